@@ -1,0 +1,59 @@
+"""Atomic file output: a reader never sees a half-written file.
+
+Everything mammocad writes for a user (tables, masks, models, reports) goes
+through these helpers: the data is written to a temporary file in the target's
+own folder and moved over the target with :func:`os.replace`, which is atomic on
+POSIX and Windows. An interrupted run leaves the previous file intact.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_text"]
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str], suffix: str | None = None) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; move it onto ``path`` on success.
+
+    The temporary file keeps ``path``'s suffix (or ``suffix``) so that libraries
+    choosing a format by extension still do so. On an exception the temporary
+    file is removed and ``path`` is left as it was.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{target.name}.", suffix=(suffix if suffix is not None else target.suffix) + ".tmp",
+        dir=target.parent,
+    )
+    os.close(fd)
+    tmp = Path(tmp_name)
+    # Libraries that pick a writer by suffix see the real suffix before ".tmp".
+    real_tmp = tmp.with_suffix("")
+    tmp.rename(real_tmp)
+    try:
+        yield real_tmp
+        os.replace(real_tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            real_tmp.unlink()
+        raise
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
+    """Write ``text`` (UTF-8) to ``path`` atomically."""
+    atomic_write_bytes(path, text.encode("utf-8"))

@@ -1,0 +1,46 @@
+"""One exception family for mammocad.
+
+Every error raised on bad input is a :class:`MammocadError`; its message names the
+file, the row or the argument at fault and what was expected, so that the command
+line can print it as one line.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "MammocadError",
+    "ImageReadError",
+    "DatasetError",
+    "ROIError",
+    "SegmentationError",
+    "FeatureError",
+    "ModelError",
+]
+
+
+class MammocadError(Exception):
+    """Base class of every error mammocad raises on bad input."""
+
+
+class ImageReadError(MammocadError, OSError):
+    """An image file is missing, truncated, corrupt or of an unsupported kind."""
+
+
+class DatasetError(MammocadError, ValueError):
+    """A lesion table, manifest or annotation file is malformed."""
+
+
+class ROIError(MammocadError, ValueError):
+    """A region of interest is malformed or does not overlap the image."""
+
+
+class SegmentationError(MammocadError, ValueError):
+    """Segmentation was given input it cannot work on."""
+
+
+class FeatureError(MammocadError, ValueError):
+    """Feature extraction was given input it cannot work on."""
+
+
+class ModelError(MammocadError, ValueError):
+    """A model cannot be trained, applied, saved or loaded as asked."""

@@ -1,0 +1,476 @@
+"""Read mammograms and bring them to the paper's convention.
+
+One value, :class:`Mammogram`, travels from here to every later stage: the pixels,
+the pixel spacing in millimetres where it is known, laterality and view where the
+file says so, and the path it came from. :func:`read_mammogram` reads DICOM (with
+the modality and VOI transforms a viewer would apply), PGM, PNG, TIFF and JPEG;
+:func:`normalise` resamples to the paper's 1024-pixel, 8-bit convention and keeps
+the scale factor so that later stages can report physical units and map regions
+of interest between the two grids. :class:`ROI` is the circular region of interest
+that segmentation, features and the viewer share.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from mammocad.errors import ImageReadError, ROIError
+
+__all__ = [
+    "Mammogram",
+    "ROI",
+    "read_mammogram",
+    "normalise",
+    "to_uint8",
+    "SUPPORTED_SUFFIXES",
+]
+
+DICOM_SUFFIXES = (".dcm", ".dicom", ".dic")
+RASTER_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg")
+PGM_SUFFIXES = (".pgm",)
+SUPPORTED_SUFFIXES = DICOM_SUFFIXES + PGM_SUFFIXES + RASTER_SUFFIXES
+
+#: Pixel edge of the mini-MIAS films, in millimetres.
+MIAS_PIXEL_SPACING_MM = 0.2
+
+
+@dataclass(frozen=True, eq=False)
+class Mammogram:
+    """A single mammographic image and what is known about it.
+
+    Parameters
+    ----------
+    pixels : ndarray, shape (rows, cols)
+        Grey values, brighter = more attenuating (MONOCHROME2). ``uint8`` or
+        ``uint16`` for raster files, ``float32`` for DICOM after its modality and
+        VOI transforms.
+    pixel_spacing_mm : float or None
+        Edge of one (square) pixel in millimetres; ``None`` where unknown.
+    laterality : {"L", "R"} or None
+        Which breast, where known.
+    view : str or None
+        Projection, e.g. ``"CC"`` or ``"MLO"``, where known.
+    source : str or None
+        Path of the file the pixels came from.
+    scale : float
+        Size of the source grid in units of this grid: a point ``(x, y)`` of the
+        source image is at ``(x * scale, y * scale)`` here. 1 for an image as read.
+    """
+
+    pixels: np.ndarray
+    pixel_spacing_mm: float | None = None
+    laterality: str | None = None
+    view: str | None = None
+    source: str | None = None
+    scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.pixels.ndim != 2:
+            raise ImageReadError(
+                f"{self.source or 'image'}: expected a 2-D greyscale image, "
+                f"got an array of shape {self.pixels.shape}"
+            )
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(rows, cols) of the pixel grid."""
+        return (int(self.pixels.shape[0]), int(self.pixels.shape[1]))
+
+    def replace(self, **changes: object) -> Mammogram:
+        """Return a copy with the given fields replaced."""
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class ROI:
+    """A circular region of interest in image pixel coordinates.
+
+    The origin is the top-left pixel centre, ``x`` grows to the right (columns)
+    and ``y`` downwards (rows).
+
+    Parameters
+    ----------
+    x, y : float
+        Centre, in pixels.
+    radius : float
+        Radius, in pixels; must be positive.
+
+    Raises
+    ------
+    ROIError
+        If a value is not finite or the radius is not positive.
+    """
+
+    x: float
+    y: float
+    radius: float
+
+    def __post_init__(self) -> None:
+        for name in ("x", "y", "radius"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float, np.integer, np.floating)) or not math.isfinite(value):
+                raise ROIError(f"ROI {name} must be a finite number, got {value!r}")
+        if self.radius <= 0:
+            raise ROIError(f"ROI radius must be > 0 pixels, got {self.radius}")
+
+    @classmethod
+    def parse(cls, text: str) -> ROI:
+        """Parse ``"X,Y,R"`` as written on the command line.
+
+        Examples
+        --------
+        >>> ROI.parse("512,300,40")
+        ROI(x=512.0, y=300.0, radius=40.0)
+        """
+        parts = [p.strip() for p in str(text).split(",")]
+        if len(parts) != 3:
+            raise ROIError(f"ROI must be X,Y,R (three numbers), got {text!r}")
+        try:
+            x, y, r = (float(p) for p in parts)
+        except ValueError:
+            raise ROIError(f"ROI must be X,Y,R (three numbers), got {text!r}") from None
+        return cls(x, y, r)
+
+    def scaled(self, factor: float) -> ROI:
+        """The same region on a grid ``factor`` times finer."""
+        return ROI(self.x * factor, self.y * factor, self.radius * factor)
+
+    def bbox(self, shape: tuple[int, ...], margin: float = 0.0) -> tuple[slice, slice]:
+        """Row and column slices of the ROI's bounding square, clipped to ``shape``.
+
+        Raises
+        ------
+        ROIError
+            If the ROI (plus ``margin``) does not overlap an image of ``shape``.
+        """
+        rows, cols = int(shape[0]), int(shape[1])
+        reach = self.radius + margin
+        r0 = max(int(math.floor(self.y - reach)), 0)
+        r1 = min(int(math.ceil(self.y + reach)) + 1, rows)
+        c0 = max(int(math.floor(self.x - reach)), 0)
+        c1 = min(int(math.ceil(self.x + reach)) + 1, cols)
+        if r0 >= r1 or c0 >= c1 or not self.overlaps(shape):
+            raise ROIError(
+                f"ROI centre ({self.x:g}, {self.y:g}) radius {self.radius:g} lies wholly "
+                f"outside the {cols}x{rows} image"
+            )
+        return slice(r0, r1), slice(c0, c1)
+
+    def overlaps(self, shape: tuple[int, ...]) -> bool:
+        """Whether any pixel centre of an image of ``shape`` lies in the disc."""
+        rows, cols = int(shape[0]), int(shape[1])
+        nearest_x = min(max(self.x, 0.0), cols - 1.0)
+        nearest_y = min(max(self.y, 0.0), rows - 1.0)
+        return (nearest_x - self.x) ** 2 + (nearest_y - self.y) ** 2 <= self.radius**2
+
+    def mask(self, shape: tuple[int, ...]) -> np.ndarray:
+        """Boolean disc of this ROI on an image of ``shape`` (empty if outside)."""
+        rows, cols = int(shape[0]), int(shape[1])
+        yy, xx = np.ogrid[:rows, :cols]
+        return (xx - self.x) ** 2 + (yy - self.y) ** 2 <= self.radius**2
+
+
+def read_mammogram(
+    path: str | os.PathLike[str],
+    *,
+    pixel_spacing_mm: float | None = None,
+    laterality: str | None = None,
+    view: str | None = None,
+) -> Mammogram:
+    """Read a mammogram from a DICOM, PGM, PNG, TIFF or JPEG file.
+
+    DICOM pixels go through the modality LUT (rescale slope/intercept) and the
+    first VOI LUT or window in the file, and MONOCHROME1 images are inverted so
+    that dense tissue is bright. The pixel spacing is taken from Pixel Spacing,
+    else Imager Pixel Spacing.
+
+    Parameters
+    ----------
+    path : path-like
+        The image file; its suffix picks the reader (``.dcm``/``.dicom``, ``.pgm``,
+        ``.png``, ``.tif``/``.tiff``, ``.jpg``/``.jpeg``); a file with no suffix is
+        read as DICOM if it carries the DICOM preamble.
+    pixel_spacing_mm, laterality, view : optional
+        Values to use where the file does not carry them (given values win over
+        DICOM attributes only where those are absent).
+
+    Returns
+    -------
+    Mammogram
+
+    Raises
+    ------
+    ImageReadError
+        If the file is missing, empty, truncated, of an unknown type, colour, of an
+        unsupported bit depth, or its pixel data cannot be decoded. The message
+        names the file.
+
+    Examples
+    --------
+    >>> mg = read_mammogram("mdb001.pgm", pixel_spacing_mm=0.2)  # doctest: +SKIP
+    >>> mg.shape
+    (1024, 1024)
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise ImageReadError(f"{p}: no such file")
+    if p.stat().st_size == 0:
+        raise ImageReadError(f"{p}: file is empty")
+    suffix = p.suffix.lower()
+    if suffix in DICOM_SUFFIXES or (suffix == "" and _has_dicom_preamble(p)):
+        mg = _read_dicom(p)
+    elif suffix in PGM_SUFFIXES:
+        mg = Mammogram(_read_pgm(p), source=str(p))
+    elif suffix in RASTER_SUFFIXES:
+        mg = Mammogram(_read_raster(p), source=str(p))
+    else:
+        raise ImageReadError(
+            f"{p}: unknown image type {suffix or '(no suffix)'!r}; "
+            f"expected one of {', '.join(SUPPORTED_SUFFIXES)}"
+        )
+    if pixel_spacing_mm is not None and mg.pixel_spacing_mm is None:
+        if not (math.isfinite(pixel_spacing_mm) and pixel_spacing_mm > 0):
+            raise ImageReadError(f"{p}: pixel spacing must be > 0 mm, got {pixel_spacing_mm}")
+        mg = mg.replace(pixel_spacing_mm=float(pixel_spacing_mm))
+    if laterality is not None and mg.laterality is None:
+        mg = mg.replace(laterality=laterality)
+    if view is not None and mg.view is None:
+        mg = mg.replace(view=view)
+    return mg
+
+
+def _has_dicom_preamble(path: Path) -> bool:
+    with path.open("rb") as fh:
+        head = fh.read(132)
+    return len(head) == 132 and head[128:132] == b"DICM"
+
+
+def _read_pgm(path: Path) -> np.ndarray:
+    """Read a binary (P5) or ASCII (P2) PGM, 8- or 16-bit, refusing truncated files."""
+    data = path.read_bytes()
+    tokens: list[bytes] = []
+    pos = 0
+    # Header: magic, width, height, maxval, separated by whitespace; '#' starts a comment.
+    while len(tokens) < 4:
+        while pos < len(data) and data[pos : pos + 1].isspace():
+            pos += 1
+        if pos < len(data) and data[pos : pos + 1] == b"#":
+            while pos < len(data) and data[pos : pos + 1] not in (b"\n", b"\r"):
+                pos += 1
+            continue
+        start = pos
+        while pos < len(data) and not data[pos : pos + 1].isspace() and data[pos : pos + 1] != b"#":
+            pos += 1
+        if start == pos:
+            raise ImageReadError(f"{path}: truncated PGM header")
+        tokens.append(data[start:pos])
+    magic = tokens[0]
+    if magic not in (b"P5", b"P2"):
+        raise ImageReadError(f"{path}: not a greyscale PGM (magic {magic!r}; expected P5 or P2)")
+    try:
+        width, height, maxval = (int(t) for t in tokens[1:])
+    except ValueError:
+        raise ImageReadError(f"{path}: malformed PGM header {b' '.join(tokens)!r}") from None
+    if width <= 0 or height <= 0 or not 0 < maxval < 65536:
+        raise ImageReadError(f"{path}: bad PGM size {width}x{height} or maxval {maxval}")
+    dtype = np.dtype(np.uint8) if maxval < 256 else np.dtype(">u2")
+    count = width * height
+    if magic == b"P5":
+        pos += 1  # exactly one whitespace byte separates header and raster
+        need = count * dtype.itemsize
+        if len(data) - pos < need:
+            raise ImageReadError(
+                f"{path}: truncated PGM: {len(data) - pos} bytes of pixel data, expected {need}"
+            )
+        pixels = np.frombuffer(data, dtype=dtype, count=count, offset=pos)
+    else:
+        values = data[pos:].split()
+        if len(values) < count:
+            raise ImageReadError(f"{path}: truncated PGM: {len(values)} values, expected {count}")
+        pixels = np.array([int(v) for v in values[:count]], dtype=np.int64)
+    out_dtype = np.uint8 if maxval < 256 else np.uint16
+    return pixels.reshape(height, width).astype(out_dtype)
+
+
+def _read_raster(path: Path) -> np.ndarray:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            im.load()
+            mode = im.mode
+            arr = np.asarray(im)
+    except UnidentifiedImageError:
+        raise ImageReadError(f"{path}: not a readable {path.suffix} image") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageReadError(f"{path}: cannot decode image ({exc})") from None
+    if arr.ndim == 3:
+        channels = arr[..., :3]
+        if not (np.array_equal(channels[..., 0], channels[..., 1]) and np.array_equal(channels[..., 0], channels[..., 2])):
+            raise ImageReadError(
+                f"{path}: colour ({mode}) image; a mammogram must be single-channel greyscale"
+            )
+        arr = channels[..., 0]
+    if arr.dtype == np.bool_:
+        raise ImageReadError(f"{path}: 1-bit image; expected 8- or 16-bit greyscale")
+    if arr.dtype == np.uint8:
+        return arr.copy()
+    if arr.dtype.kind in "iu" and arr.size and arr.min() >= 0 and arr.max() <= 65535:
+        return arr.astype(np.uint16)
+    raise ImageReadError(
+        f"{path}: unsupported pixel format {mode} ({arr.dtype}); expected 8- or 16-bit greyscale"
+    )
+
+
+def _read_dicom(path: Path) -> Mammogram:
+    import pydicom
+    from pydicom.errors import InvalidDicomError
+
+    try:
+        ds = pydicom.dcmread(path)
+    except InvalidDicomError as exc:
+        raise ImageReadError(f"{path}: not a DICOM file ({exc})") from None
+    except (EOFError, OSError, ValueError, KeyError, TypeError) as exc:
+        raise ImageReadError(f"{path}: truncated or corrupt DICOM ({exc or type(exc).__name__})") from None
+    if "PixelData" not in ds:
+        raise ImageReadError(f"{path}: DICOM has no pixel data")
+    samples = int(ds.get("SamplesPerPixel", 1))
+    if samples != 1:
+        raise ImageReadError(
+            f"{path}: DICOM has {samples} samples per pixel "
+            f"({ds.get('PhotometricInterpretation', '?')}); expected greyscale"
+        )
+    if int(ds.get("NumberOfFrames", 1) or 1) != 1:
+        raise ImageReadError(f"{path}: multi-frame DICOM ({ds.NumberOfFrames} frames); expected one image")
+    try:
+        raw = ds.pixel_array
+    except Exception as exc:  # decoders raise many types; all mean "cannot decode"
+        syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
+        name = getattr(syntax, "name", syntax) or "unknown transfer syntax"
+        detail = " ".join(str(exc).split())
+        raise ImageReadError(f"{path}: cannot decode DICOM pixel data ({name}): {detail}") from None
+    pixels = _dicom_display_values(ds, raw)
+    return Mammogram(
+        pixels=pixels,
+        pixel_spacing_mm=_dicom_spacing(ds),
+        laterality=_dicom_laterality(ds),
+        view=_dicom_view(ds),
+        source=str(path),
+    )
+
+
+def _dicom_display_values(ds: object, raw: np.ndarray) -> np.ndarray:
+    """Modality LUT, then the first VOI LUT or window, then MONOCHROME1 inversion."""
+    from pydicom.pixels import apply_modality_lut, apply_voi_lut
+
+    values = apply_modality_lut(raw, ds)
+    if values.dtype.kind == "f" and np.array_equal(values, np.rint(values)):
+        # A VOI LUT is a table lookup: it needs integer stored values.
+        values = values.astype(np.int64)
+    has_voi = "VOILUTSequence" in ds or "WindowCenter" in ds  # type: ignore[operator]
+    if has_voi:
+        values = apply_voi_lut(values, ds, index=0)
+    values = np.asarray(values, dtype=np.float32)
+    if str(getattr(ds, "PhotometricInterpretation", "MONOCHROME2")).upper() == "MONOCHROME1":
+        lo, hi = float(values.min()), float(values.max())
+        values = (hi + lo) - values
+    return values
+
+
+def _dicom_spacing(ds: object) -> float | None:
+    for keyword in ("PixelSpacing", "ImagerPixelSpacing"):
+        value = getattr(ds, keyword, None)
+        if value:
+            try:
+                row, col = (float(v) for v in list(value)[:2])
+            except (TypeError, ValueError):
+                continue
+            if row > 0 and col > 0:
+                return (row + col) / 2.0
+    return None
+
+
+def _dicom_laterality(ds: object) -> str | None:
+    for keyword in ("ImageLaterality", "Laterality"):
+        value = str(getattr(ds, keyword, "") or "").strip().upper()
+        if value in ("L", "R"):
+            return value
+    return None
+
+
+def _dicom_view(ds: object) -> str | None:
+    value = str(getattr(ds, "ViewPosition", "") or "").strip().upper()
+    if value:
+        return value
+    for item in getattr(ds, "ViewCodeSequence", []) or []:
+        meaning = str(getattr(item, "CodeMeaning", "")).lower()
+        if "cranio" in meaning:
+            return "CC"
+        if "oblique" in meaning:
+            return "MLO"
+    return None
+
+
+def to_uint8(pixels: np.ndarray) -> np.ndarray:
+    """Map grey values linearly onto 0-255 (8-bit images are returned unchanged).
+
+    The darkest value maps to 0 and the brightest to 255; a constant image maps
+    to zeros.
+    """
+    if pixels.dtype == np.uint8:
+        return pixels
+    values = pixels.astype(np.float64)
+    lo, hi = float(values.min()), float(values.max())
+    if hi <= lo:
+        return np.zeros(pixels.shape, dtype=np.uint8)
+    return np.rint((values - lo) * (255.0 / (hi - lo))).astype(np.uint8)
+
+
+def normalise(mammogram: Mammogram, size: int = 1024) -> Mammogram:
+    """Bring a mammogram to the paper's convention: ``size`` × ``size``, 8-bit.
+
+    The image is resampled (with anti-aliasing) so that its long side is ``size``
+    pixels, mapped to 0-255, and padded with zeros at the bottom/right to a square,
+    so that the mapping of coordinates is a pure scaling recorded in ``scale``.
+    The pixel spacing is divided by the same factor.
+
+    Parameters
+    ----------
+    mammogram : Mammogram
+    size : int
+        Side of the output square, in pixels.
+
+    Returns
+    -------
+    Mammogram
+        ``uint8`` pixels of shape ``(size, size)``; ``scale`` multiplied by the
+        resampling factor.
+    """
+    from skimage.transform import resize
+
+    rows, cols = mammogram.shape
+    factor = size / max(rows, cols)
+    pixels = to_uint8(mammogram.pixels)
+    if factor != 1.0:
+        new_shape = (max(1, round(rows * factor)), max(1, round(cols * factor)))
+        resized = resize(
+            pixels.astype(np.float32), new_shape, order=1, anti_aliasing=factor < 1,
+            preserve_range=True,
+        )
+        pixels = np.clip(np.rint(resized), 0, 255).astype(np.uint8)
+    if pixels.shape != (size, size):
+        padded = np.zeros((size, size), dtype=np.uint8)
+        padded[: pixels.shape[0], : pixels.shape[1]] = pixels
+        pixels = padded
+    spacing = mammogram.pixel_spacing_mm
+    return mammogram.replace(
+        pixels=pixels,
+        pixel_spacing_mm=None if spacing is None else spacing / factor,
+        scale=mammogram.scale * factor,
+    )
