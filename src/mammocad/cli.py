@@ -68,17 +68,335 @@ def version() -> None:
 
 # --- manifest (issue 2: datasets) ----------------------------------------------------
 
+ManifestOut = Annotated[
+    Path, typer.Option("--out", "-o", help="Lesion table to write (CSV, one row per lesion).", dir_okay=False)
+]
+
+
+def _write_manifest(table: Any, out: Path, quiet: bool) -> None:
+    from mammocad.datasets import summarise, write_lesion_table
+
+    write_lesion_table(table, out)
+    say(f"wrote {out}: {summarise(table)}", quiet)
+
+
+@manifest_app.command("mias")
+@guarded
+def manifest_mias(
+    directory: Annotated[Path, typer.Argument(help="mini-MIAS folder: Info.txt + mdbNNN.pgm or .png.")],
+    out: ManifestOut,
+    quiet: Quiet = False,
+) -> None:
+    """Lesion table of mini-MIAS (y flipped to a top-left origin; NORM films skipped)."""
+    from mammocad.datasets import load_mias
+
+    _write_manifest(load_mias(directory), out, quiet)
+
+
+@manifest_app.command("cbis-ddsm")
+@guarded
+def manifest_cbis_ddsm(
+    tables: Annotated[list[Path], typer.Argument(help="CBIS-DDSM *_case_description_*_set.csv files.")],
+    images: Annotated[
+        Path, typer.Option("--images", help="Folder holding the TCIA series folders (Calc-Training_P_...).")
+    ],
+    out: ManifestOut,
+    quiet: Quiet = False,
+) -> None:
+    """Lesion table of CBIS-DDSM; ROIs from the ROI mask files where present."""
+    from mammocad.datasets import load_cbis_ddsm
+
+    table = load_cbis_ddsm(tables, images)
+    _write_manifest(table, out, quiet)
+    say(
+        f"images found for {int(table['image_found'].sum())} of {len(table)} lesions, "
+        f"ROI masks for {int(table['mask_found'].sum())}",
+        quiet,
+    )
+
+
+@manifest_app.command("csv")
+@guarded
+def manifest_csv(
+    file: Annotated[Path, typer.Argument(help="CSV with the lesion-table columns (extra columns kept).")],
+    out: ManifestOut,
+    check_files: Annotated[
+        bool, typer.Option("--check-files/--no-check-files", help="Require every image/mask file to exist.")
+    ] = True,
+    quiet: Quiet = False,
+) -> None:
+    """Validate and normalise a generic lesion manifest."""
+    from mammocad.datasets import load_manifest
+
+    _write_manifest(load_manifest(file, check_files=check_files), out, quiet)
+
+
 # --- synth (issue 2: synthetic mammograms) -------------------------------------------
 
+
+@app.command()
+@guarded
+def synth(
+    n: Annotated[int, typer.Option("--n", "-n", help="Number of images to draw (pairs CC/MLO per patient).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder: images/, masks/, lesions.csv.")],
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the cohort; same seed, same files.")] = 0,
+    size: Annotated[int, typer.Option("--size", help="Image edge in pixels.")] = 1024,
+    pixel_spacing_mm: Annotated[float, typer.Option("--pixel-spacing-mm", help="Pixel edge in mm.")] = 0.1,
+    calc_contrast: Annotated[
+        float, typer.Option("--calc-contrast", help="Peak grey-level contrast of a calcification.")
+    ] = 30.0,
+    mass_contrast: Annotated[
+        float, typer.Option("--mass-contrast", help="Grey-level contrast at a mass centre.")
+    ] = 18.0,
+    noise: Annotated[float, typer.Option("--noise", help="Noise standard deviation at mid-grey.")] = 2.5,
+    quiet: Quiet = False,
+) -> None:
+    """Write synthetic mammograms with exact lesion masks and a lesion table."""
+    from mammocad.datasets import summarise
+    from mammocad.synth import make_cohort
+
+    table = make_cohort(
+        n, out, seed=seed, size=size, pixel_spacing_mm=pixel_spacing_mm, progress=not quiet,
+        calc_contrast=calc_contrast, mass_contrast=mass_contrast, noise=noise,
+    )
+    say(f"wrote {n} images to {out}: {summarise(table)}", quiet)
+
+
 # --- segment (issue 3) ---------------------------------------------------------------
+
+
+@app.command("segment")
+@guarded
+def segment_command(
+    image: Annotated[Path, typer.Argument(help="Mammogram file (DICOM, PGM, PNG, TIFF, JPEG).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for overlay.png, masks and segmentation.json.")],
+    roi: Annotated[
+        str | None,
+        typer.Option("--roi", help="X,Y,R circle in the ORIGINAL image's pixels; none = automatic candidates."),
+    ] = None,
+    kind: Annotated[str, typer.Option("--type", help="calcification, mass or both.")] = "both",
+    pixel_spacing: Annotated[
+        float | None, typer.Option("--pixel-spacing", help="Pixel edge in mm, for files that do not carry it.")
+    ] = None,
+    no_normalise: Annotated[
+        bool, typer.Option("--no-normalise", help="Segment the image as read, not resampled to 1024x1024 8-bit.")
+    ] = False,
+    quiet: Quiet = False,
+) -> None:
+    """Segment microcalcifications and/or a mass; write an overlay, masks and a JSON summary."""
+    from mammocad.io import ROI, normalise, read_mammogram
+    from mammocad.segment import segment_mammogram, write_segmentation
+
+    mg = read_mammogram(image, pixel_spacing_mm=pixel_spacing)
+    if not no_normalise:
+        mg = normalise(mg)
+    region = None if roi is None else ROI.parse(roi).scaled(mg.scale)
+    result = segment_mammogram(mg, region, kind=kind)
+    paths = write_segmentation(result, out)
+    summary = result.summary()
+    calcs, mass = summary["calcifications"], summary["mass"]
+    parts = []
+    if calcs is not None:
+        parts.append(f"{calcs['count']} calcifications in {len(calcs['clusters'])} cluster(s)")
+    if mass is not None:
+        parts.append(f"mass {mass['area_mm2']:.1f} mm²" if mass["found"] else "no mass found")
+    if result.candidates is not None:
+        parts.append(f"{len(result.candidates)} automatic candidate(s)")
+    say(f"{image}: {'; '.join(parts) or 'nothing found'}; wrote {paths['json'].parent}", quiet)
+
 
 # --- features (issue 4) --------------------------------------------------------------
 
 # --- train / predict (issue 5) -------------------------------------------------------
 
+
+@app.command()
+@guarded
+def train(
+    features: Annotated[Path, typer.Argument(help="Feature table (.parquet or .csv) from `mammocad features`.")],
+    model: Annotated[str, typer.Option("--model", "-m", help="sae, svm, knn, lda or logreg.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Model directory to write.")],
+    scenario: Annotated[
+        str, typer.Option("--scenario", "-s", help="calcification (15), mass (26) or combined (41 features).")
+    ] = "combined",
+    folds: Annotated[int, typer.Option("--folds", help="Cross-validation folds, grouped by patient.")] = 10,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the folds and the model.")] = 0,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Parallel grid-search fits.")] = 1,
+    quiet: Quiet = False,
+) -> None:
+    """Select a model by patient-grouped k-fold CV on the training rows; save it."""
+    from mammocad.models import read_table, save_model, train_model
+
+    table = read_table(features)
+    outcome = train_model(
+        table, model, scenario=scenario, n_splits=folds, random_state=seed, n_jobs=jobs, where=str(features)
+    )
+    meta = dict(outcome.metadata, features_table=str(features))
+    save_model(out, outcome.estimator, feature_names=outcome.feature_names, metadata=meta)
+    m = meta["metrics"]
+    test = f"; test AUC {m['test_auc']:.3f}" if m.get("test_auc") is not None else ""
+    say(
+        f"{model} ({scenario}, {len(outcome.feature_names)} features, {meta['n_train']} training lesions): "
+        f"{m['n_splits']}-fold CV accuracy {m['cv_accuracy_mean']:.3f} ± {m['cv_accuracy_std']:.3f}{test}; "
+        f"best {meta['best_params']}; wrote {out}",
+        quiet,
+    )
+
+
+@app.command()
+@guarded
+def predict(
+    model_dir: Annotated[Path, typer.Argument(help="Model directory written by `mammocad train`.")],
+    image: Annotated[Path, typer.Argument(help="Mammogram file (DICOM, PGM, PNG, TIFF, JPEG).")],
+    roi: Annotated[str, typer.Option("--roi", help="X,Y,R circle around the lesion, in the image's pixels.")],
+    pixel_spacing: Annotated[
+        float | None, typer.Option("--pixel-spacing", help="Pixel edge in mm, for files that do not carry it.")
+    ] = None,
+) -> None:
+    """Segment the lesion, measure its features and print the malignancy probability as JSON."""
+    import json
+
+    from mammocad.io import ROI, read_mammogram
+    from mammocad.models import load_model, predict_lesion
+
+    trained = load_model(model_dir)
+    mg = read_mammogram(image, pixel_spacing_mm=pixel_spacing)
+    result = predict_lesion(trained, mg, ROI.parse(roi))
+    typer.echo(json.dumps(dict(result, image=str(image)), indent=2))
+
 # --- reproduce / demo (issue 6) ------------------------------------------------------
 
+
+def _csv_option(value: str | None, name: str) -> list[str] | None:
+    if value is None:
+        return None
+    items = [v.strip() for v in value.split(",") if v.strip()]
+    if not items:
+        raise MammocadError(f"{name}: expected a comma-separated list, got {value!r}")
+    return items
+
+
+def _print_results(result: Any, quiet: bool) -> None:
+    if quiet:
+        return
+    table = result.table()
+    for _, row in table.iterrows():
+        typer.echo(
+            f"  {row['scenario']:<14}{row['model']:<7} acc {row['accuracy']:.3f} "
+            f"[{row['accuracy_ci_low']:.2f}, {row['accuracy_ci_high']:.2f}]  "
+            f"AUC {row['auc']:.3f} [{row['auc_ci_low']:.2f}, {row['auc_ci_high']:.2f}]  "
+            f"CV {row['cv_accuracy_mean']:.2f} ± {row['cv_accuracy_std']:.2f}"
+        )
+
+
+@app.command()
+@guarded
+def reproduce(
+    data: Annotated[Path, typer.Argument(help="Lesion table CSV (features extracted and cached) or feature table (.parquet/.csv).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (results, figures, report.html).")],
+    test_fraction: Annotated[float, typer.Option(help="Fraction of patients held out for the test (paper: 204/1204 = 0.17).")] = 0.2,
+    seed: Annotated[int, typer.Option(help="Seed of the split, model selection and bootstrap.")] = 0,
+    split_column: Annotated[str | None, typer.Option(help="Column with train/test per row instead of a random split.")] = None,
+    models: Annotated[str | None, typer.Option(help="Comma-separated models (default: sae,svm,knn,lda + baseline).")] = None,
+    scenarios: Annotated[str, typer.Option(help="Comma-separated scenarios.")] = "calcification,mass,combined",
+    n_splits: Annotated[int, typer.Option(help="Cross-validation folds on the training group.")] = 10,
+    n_bootstrap: Annotated[int, typer.Option(help="Patient-bootstrap resamples for the confidence intervals.")] = 2000,
+    workers: Annotated[int | None, typer.Option(help="Local Dask workers for feature extraction.")] = None,
+    quiet: Quiet = False,
+) -> None:
+    """Run the paper's experiment (3 scenarios x 4 classifiers + baseline) and write a report."""
+    from mammocad.report.pipeline import reproduce as run
+
+    done = run(
+        data,
+        out,
+        scenarios=_csv_option(scenarios, "--scenarios") or [],
+        models=_csv_option(models, "--models"),
+        test_fraction=test_fraction,
+        split_column=split_column,
+        seed=seed,
+        n_splits=n_splits,
+        n_bootstrap=n_bootstrap,
+        workers=workers,
+        progress=not quiet,
+        dataset_name=data.name,
+    )
+    _print_results(done.result, quiet)
+    say(f"wrote {done.report}", quiet)
+
+
+@app.command()
+@guarded
+def demo(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")],
+    n: Annotated[int, typer.Option("--n", help="Synthetic images (pairs of views per patient).")] = 96,
+    seed: Annotated[int, typer.Option(help="Seed of the cohort and the experiment.")] = 0,
+    mias: Annotated[
+        bool | None,
+        typer.Option("--mias/--no-mias", help="Also run on mini-MIAS ($MAMMOCAD_DATA/mias); default: when available."),
+    ] = None,
+    workers: Annotated[int | None, typer.Option(help="Local Dask workers for feature extraction.")] = None,
+    quiet: Quiet = False,
+) -> None:
+    """Synthetic cohort (and mini-MIAS) through the whole pipeline, with reduced grids: a few minutes."""
+    import os
+
+    from mammocad.report.pipeline import run_demo
+
+    root = os.environ.get("MAMMOCAD_DATA")
+    mias_dir = Path(root) / "mias" if root else None
+    available = mias_dir is not None and (mias_dir / "Info.txt").is_file()
+    if mias and not available:
+        raise MammocadError("--mias: set MAMMOCAD_DATA to a folder holding mias/Info.txt")
+    use_mias = available if mias is None else mias
+    runs = run_demo(out, n=n, seed=seed, mias_dir=mias_dir if use_mias else None, workers=workers, progress=not quiet)
+    for name, run in runs.items():
+        say(f"{name}:", quiet)
+        _print_results(run.result, quiet)
+        say(f"wrote {run.report}", quiet)
+
+
 # --- serve (issue 7) -----------------------------------------------------------------
+
+
+_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+@app.command()
+@guarded
+def serve(
+    host: Annotated[
+        str, typer.Option(help="Address to listen on; the default serves this computer only.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
+    model: Annotated[
+        Path | None, typer.Option("--model", help="Model folder (from `mammocad train`) for the malignancy probability.")
+    ] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option("--data", help="Folder whose images and lesion tables the page may open (nothing outside it)."),
+    ] = None,
+    max_upload_mb: Annotated[
+        float, typer.Option("--max-upload-mb", min=0.001, help="Largest accepted upload, in MB.")
+    ] = 40.0,
+    quiet: Quiet = False,
+) -> None:
+    """Start the local web viewer: open a mammogram, place an ROI, see segmentation, features, probability."""
+    import uvicorn
+
+    from mammocad.viewer import create_app
+
+    web_app = create_app(model_dir=model, data_dir=data, max_upload_mb=max_upload_mb)
+    if host not in _LOOPBACK_HOSTS:
+        typer.echo(
+            f"warning: listening on {host}: other computers on the network can open the viewer "
+            "and upload images; it has no login. Use the default 127.0.0.1 unless you need this.",
+            err=True,
+        )
+    shown = f"[{host}]" if ":" in host else host
+    say(f"mammocad viewer on http://{shown}:{port}/  (Ctrl+C to stop)", quiet)
+    uvicorn.run(web_app, host=host, port=port, log_level="warning" if quiet else "info", server_header=False)
+
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,6 +15,7 @@ __all__ = [
     "SegmentationError",
     "FeatureError",
     "ModelError",
+    "SynthesisError",
 ]
 
 
@@ -44,3 +45,7 @@ class FeatureError(MammocadError, ValueError):
 
 class ModelError(MammocadError, ValueError):
     """A model cannot be trained, applied, saved or loaded as asked."""
+
+
+class SynthesisError(MammocadError, ValueError):
+    """Synthetic data was asked for with an invalid argument."""

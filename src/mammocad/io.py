@@ -17,10 +17,14 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from mammocad.errors import ImageReadError, ROIError
+
+if TYPE_CHECKING:
+    from pydicom import Dataset
 
 __all__ = [
     "Mammogram",
@@ -165,9 +169,17 @@ class ROI:
     def overlaps(self, shape: tuple[int, ...]) -> bool:
         """Whether any pixel centre of an image of ``shape`` lies in the disc."""
         rows, cols = int(shape[0]), int(shape[1])
-        nearest_x = min(max(self.x, 0.0), cols - 1.0)
-        nearest_y = min(max(self.y, 0.0), rows - 1.0)
-        return (nearest_x - self.x) ** 2 + (nearest_y - self.y) ** 2 <= self.radius**2
+        # A disc can touch the image rectangle without holding a pixel centre, so test
+        # the centres: on each candidate row, does the chord reach an integer column?
+        r0 = max(math.ceil(self.y - self.radius), 0)
+        r1 = min(math.floor(self.y + self.radius), rows - 1)
+        if r0 > r1:
+            return False
+        r = np.arange(r0, r1 + 1, dtype=np.float64)
+        half = np.sqrt(np.maximum(self.radius**2 - (r - self.y) ** 2, 0.0))
+        c0 = np.maximum(np.ceil(self.x - half), 0.0)
+        c1 = np.minimum(np.floor(self.x + half), cols - 1.0)
+        return bool(np.any(c0 <= c1))
 
     def mask(self, shape: tuple[int, ...]) -> np.ndarray:
         """Boolean disc of this ROI on an image of ``shape`` (empty if outside)."""
@@ -312,7 +324,10 @@ def _read_raster(path: Path) -> np.ndarray:
         raise ImageReadError(f"{path}: cannot decode image ({exc})") from None
     if arr.ndim == 3:
         channels = arr[..., :3]
-        if not (np.array_equal(channels[..., 0], channels[..., 1]) and np.array_equal(channels[..., 0], channels[..., 2])):
+        if not (
+            np.array_equal(channels[..., 0], channels[..., 1])
+            and np.array_equal(channels[..., 0], channels[..., 2])
+        ):
             raise ImageReadError(
                 f"{path}: colour ({mode}) image; a mammogram must be single-channel greyscale"
             )
@@ -365,7 +380,7 @@ def _read_dicom(path: Path) -> Mammogram:
     )
 
 
-def _dicom_display_values(ds: object, raw: np.ndarray) -> np.ndarray:
+def _dicom_display_values(ds: Dataset, raw: np.ndarray) -> np.ndarray:
     """Modality LUT, then the first VOI LUT or window, then MONOCHROME1 inversion."""
     from pydicom.pixels import apply_modality_lut, apply_voi_lut
 
@@ -460,7 +475,10 @@ def normalise(mammogram: Mammogram, size: int = 1024) -> Mammogram:
     if factor != 1.0:
         new_shape = (max(1, round(rows * factor)), max(1, round(cols * factor)))
         resized = resize(
-            pixels.astype(np.float32), new_shape, order=1, anti_aliasing=factor < 1,
+            pixels.astype(np.float32),
+            new_shape,
+            order=1,
+            anti_aliasing=factor < 1,
             preserve_range=True,
         )
         pixels = np.clip(np.rint(resized), 0, 255).astype(np.uint8)

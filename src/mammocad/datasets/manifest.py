@@ -1,0 +1,47 @@
+"""A generic CSV manifest: any dataset described with the lesion-table columns.
+
+For a collection that has no adapter of its own, write a CSV with the columns of
+:data:`~mammocad.datasets.LESION_COLUMNS` (any order; extra columns are kept as
+metadata) and load it with :func:`load_manifest`.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+
+from mammocad.datasets.table import read_lesion_table
+
+__all__ = ["load_manifest"]
+
+
+def load_manifest(path: str | os.PathLike[str], *, check_files: bool = True) -> pd.DataFrame:
+    """Read and validate a CSV manifest of lesions.
+
+    The same as :func:`~mammocad.datasets.read_lesion_table`, checking by default
+    that the image (and mask) files exist.
+
+    Parameters
+    ----------
+    path : path-like
+        CSV with a header holding every lesion-table column; other columns are
+        passed through as metadata.
+    check_files : bool
+        Whether every ``image_path`` and non-empty ``mask_path`` must exist.
+
+    Returns
+    -------
+    DataFrame
+        The normalised lesion table (paths absolute, values canonical).
+
+    Raises
+    ------
+    DatasetError
+        For a missing column or an invalid row, naming the file and the CSV line.
+
+    Examples
+    --------
+    >>> table = load_manifest("my_cases.csv")  # doctest: +SKIP
+    """
+    return read_lesion_table(path, check_files=check_files)

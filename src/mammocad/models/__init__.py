@@ -1,0 +1,39 @@
+"""Classifiers: the paper's stacked denoising autoencoder and its baselines.
+
+- :class:`StackedDenoisingAutoencoderClassifier` — the deep learning model
+  (PyTorch inside, scikit-learn estimator outside).
+- :func:`make_model` / :func:`param_grid` — every model as a scaling + estimator
+  ``Pipeline`` and its hyper-parameter grid (:data:`MODEL_NAMES`,
+  :data:`PAPER_MODELS`).
+- :func:`select_model` — stratified, patient-grouped 10-fold grid search.
+- :func:`save_model` / :func:`load_model` — JSON + safetensors, no pickle.
+- :func:`train_model` / :func:`predict_lesion` — the library side of
+  ``mammocad train`` and ``mammocad predict``.
+"""
+
+from mammocad.models.baselines import MODEL_LABELS, MODEL_NAMES, PAPER_MODELS, make_model, param_grid
+from mammocad.models.persistence import TrainedModel, load_model, save_model, training_data_hash
+from mammocad.models.sae import StackedDenoisingAutoencoderClassifier
+from mammocad.models.selection import SelectionResult, check_training_data, select_model
+from mammocad.models.training import TrainingOutcome, predict_lesion, read_table, train_model, training_matrix
+
+__all__ = [
+    "StackedDenoisingAutoencoderClassifier",
+    "MODEL_NAMES",
+    "PAPER_MODELS",
+    "MODEL_LABELS",
+    "make_model",
+    "param_grid",
+    "SelectionResult",
+    "select_model",
+    "check_training_data",
+    "TrainedModel",
+    "save_model",
+    "load_model",
+    "training_data_hash",
+    "TrainingOutcome",
+    "read_table",
+    "training_matrix",
+    "train_model",
+    "predict_lesion",
+]

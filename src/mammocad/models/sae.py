@@ -1,0 +1,527 @@
+"""The paper's deep learning model: a stacked denoising autoencoder classifier.
+
+Wang et al. (2016) feed the 15 calcification and/or 26 mass features of a lesion
+into a stacked autoencoder (their Eq. 1-7): each layer is an autoencoder with a
+sigmoid encoder ``y = f(W1 x + b1)`` and a sigmoid decoder ``z = g(W2 y + b2)``
+(untied weights) trained to minimise the squared reconstruction error
+``1/2 sum_i ||x_i - z(x_i)||^2``; the codes of layer *k* are the training set of
+layer *k + 1* (greedy layer-wise pre-training). A softmax layer on top turns the
+last code into class probabilities and the whole stack is then fine-tuned with
+the cross-entropy loss.
+
+:class:`StackedDenoisingAutoencoderClassifier` does exactly that with PyTorch
+inside and the scikit-learn estimator contract outside, so it drops into
+``Pipeline``, ``GridSearchCV`` and ``cross_validate``. Following Vincent et al.
+(2010), each autoencoder sees a corrupted copy of its input (masking noise: a
+random fraction of the inputs set to zero; or additive Gaussian noise) and
+learns to reconstruct the clean input. Both stages use the Adam optimiser.
+
+Reproducibility: every random choice (weight initialisation, corruption,
+mini-batch order, the validation split) draws from a :class:`torch.Generator` or
+a NumPy ``RandomState`` seeded from ``random_state``; the global torch and NumPy
+generators are never touched, and prediction runs in NumPy (float64) on the
+learned float32 weights. On the CPU, two fits with the same ``random_state``,
+data and thread count give bit-identical weights and probabilities.
+"""
+
+from __future__ import annotations
+
+import numbers
+import time
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.model_selection import train_test_split
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
+
+from mammocad.errors import ModelError
+
+__all__ = ["StackedDenoisingAutoencoderClassifier"]
+
+_NOISES = ("masking", "gaussian")
+_DEVICES = ("cpu", "cuda", "auto")
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    # Split by sign so that exp never overflows.
+    out = np.empty_like(z)
+    pos = z >= 0
+    out[pos] = 1.0 / (1.0 + np.exp(-z[pos]))
+    ez = np.exp(z[~pos])
+    out[~pos] = ez / (1.0 + ez)
+    return out
+
+
+def _check_finite(X: Any, where: str) -> None:
+    """Raise :class:`ModelError` naming the rows and columns holding NaN or inf."""
+    arr = np.asarray(X)
+    if arr.dtype.kind not in "fc":
+        return
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        if arr.ndim == 1:
+            rows, cols = np.flatnonzero(bad), np.array([], dtype=int)
+        else:
+            rows, cols = np.flatnonzero(bad.any(axis=1)), np.flatnonzero(bad.any(axis=0))
+        kind = "NaN" if np.isnan(arr).any() else "infinity"
+        names = getattr(X, "columns", None)
+        col_text = ", ".join(str(names[c]) if names is not None else str(c) for c in cols[:10])
+        raise ModelError(
+            f"{where}: X contains {kind} (NaN or inf are not accepted) in rows "
+            f"{rows[:10].tolist()}{' ...' if rows.size > 10 else ''}"
+            + (f", columns [{col_text}]{' ...' if cols.size > 10 else ''}" if cols.size else "")
+        )
+
+
+class StackedDenoisingAutoencoderClassifier(ClassifierMixin, BaseEstimator):
+    """Stacked denoising autoencoder with a softmax layer (Wang et al. 2016).
+
+    Parameters
+    ----------
+    hidden_layer_sizes : tuple of int, default=(200, 200)
+        Units of each autoencoder's code layer, bottom first. The paper uses
+        ``(200, 200)`` and ``(400, 400)``.
+    corruption : float, default=0.2
+        Strength of the input corruption during pre-training: the fraction of
+        inputs set to zero (``noise="masking"``) or the standard deviation of the
+        added noise (``noise="gaussian"``). 0 gives plain autoencoders.
+    noise : {"masking", "gaussian"}, default="masking"
+        Kind of corruption.
+    pretrain_epochs : int, default=20
+        Passes over the training set for each autoencoder.
+    finetune_epochs : int, default=200
+        Maximum passes over the training set for supervised fine-tuning.
+    pretrain_learning_rate : float, default=1e-2
+        Adam step size for pre-training.
+    learning_rate : float, default=2e-3
+        Adam step size for fine-tuning.
+    batch_size : int, default=128
+        Mini-batch size (clipped to the number of training rows).
+    weight_decay : float, default=1e-4
+        L2 penalty on the weights (Adam's ``weight_decay``), both stages.
+    early_stopping : bool, default=True
+        Hold out a stratified ``validation_fraction`` of the training rows, stop
+        fine-tuning when the validation cross-entropy has not improved for
+        ``n_iter_no_change`` epochs and keep the best weights. The held-out rows
+        are not used for pre-training either.
+    validation_fraction : float, default=0.1
+        Fraction held out for early stopping.
+    n_iter_no_change : int, default=10
+        Patience of early stopping, in epochs.
+    pretrain : bool, default=True
+        Pre-train the stack layer by layer before fine-tuning. ``False`` starts
+        fine-tuning from the random initialisation (the ablation).
+    random_state : int, RandomState instance or None, default=None
+        Seeds every random choice of :meth:`fit`.
+    device : {"cpu", "cuda", "auto"}, default="cpu"
+        Where to train. ``"auto"`` takes the GPU when torch sees one. Prediction
+        always runs in NumPy on the CPU.
+    verbose : int, default=0
+        Print one line per epoch when > 0.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    n_features_in_ : int
+        Number of features seen in :meth:`fit`.
+    feature_names_in_ : ndarray of str
+        Feature names, when ``X`` was a DataFrame with string column names.
+    coefs_ : list of ndarray
+        Weight matrices of the encoders and of the softmax layer,
+        ``coefs_[k]`` of shape ``(n_in_k, n_out_k)`` (float32).
+    intercepts_ : list of ndarray
+        Their biases.
+    decoder_coefs_, decoder_intercepts_ : list of ndarray
+        Decoder weights and biases of each pre-trained autoencoder (empty when
+        ``pretrain=False``); not used for prediction.
+    pretrain_loss_curves_ : list of list of float
+        Per layer, the mean denoising reconstruction error
+        ``1/2 ||x - z(x~)||^2`` of each pre-training epoch.
+    loss_curve_ : list of float
+        Mean training cross-entropy of each fine-tuning epoch.
+    validation_loss_curve_ : list of float
+        Validation cross-entropy of each epoch (empty without early stopping).
+    n_iter_ : int
+        Fine-tuning epochs run.
+    best_epoch_ : int
+        Epoch (1-based) whose weights were kept.
+    device_ : str
+        Device the fit ran on.
+    fit_time_s_ : float
+        Wall time of :meth:`fit` in seconds.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import MinMaxScaler
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> clf = make_pipeline(MinMaxScaler(), StackedDenoisingAutoencoderClassifier(random_state=0))
+    >>> clf.fit(X, y).score(X, y) > 0.9
+    True
+    """
+
+    def __init__(
+        self,
+        hidden_layer_sizes: tuple[int, ...] = (200, 200),
+        corruption: float = 0.2,
+        noise: str = "masking",
+        pretrain_epochs: int = 20,
+        finetune_epochs: int = 200,
+        pretrain_learning_rate: float = 1e-2,
+        learning_rate: float = 2e-3,
+        batch_size: int = 128,
+        weight_decay: float = 1e-4,
+        early_stopping: bool = True,
+        validation_fraction: float = 0.1,
+        n_iter_no_change: int = 10,
+        pretrain: bool = True,
+        random_state: int | np.random.RandomState | None = None,
+        device: str = "cpu",
+        verbose: int = 0,
+    ) -> None:
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.corruption = corruption
+        self.noise = noise
+        self.pretrain_epochs = pretrain_epochs
+        self.finetune_epochs = finetune_epochs
+        self.pretrain_learning_rate = pretrain_learning_rate
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.weight_decay = weight_decay
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.pretrain = pretrain
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ checks
+
+    def _validate_params(self) -> tuple[int, ...]:
+        sizes = self.hidden_layer_sizes
+        if isinstance(sizes, numbers.Integral):
+            sizes = (int(sizes),)
+        try:
+            sizes = tuple(int(s) for s in sizes)
+        except TypeError:
+            raise ModelError(f"hidden_layer_sizes must be a tuple of positive ints, got {sizes!r}") from None
+        if not sizes or any(s <= 0 for s in sizes):
+            raise ModelError(f"hidden_layer_sizes must be a non-empty tuple of positive ints, got {sizes!r}")
+        if self.noise not in _NOISES:
+            raise ModelError(f"noise must be one of {_NOISES}, got {self.noise!r}")
+        if self.noise == "masking" and not 0.0 <= self.corruption < 1.0:
+            raise ModelError(f"corruption must be in [0, 1) for masking noise, got {self.corruption!r}")
+        if self.noise == "gaussian" and not self.corruption >= 0.0:
+            raise ModelError(f"corruption must be >= 0 for gaussian noise, got {self.corruption!r}")
+        for name in ("pretrain_epochs", "finetune_epochs"):
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Integral) or value < 0:
+                raise ModelError(f"{name} must be a non-negative int, got {value!r}")
+        for name in ("batch_size", "n_iter_no_change"):
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Integral) or value < 1:
+                raise ModelError(f"{name} must be a positive int, got {value!r}")
+        for name in ("pretrain_learning_rate", "learning_rate"):
+            value = getattr(self, name)
+            if not (isinstance(value, numbers.Real) and value > 0):
+                raise ModelError(f"{name} must be a positive number, got {value!r}")
+        if not (isinstance(self.weight_decay, numbers.Real) and self.weight_decay >= 0):
+            raise ModelError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
+        if not 0.0 < self.validation_fraction < 1.0:
+            raise ModelError(f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}")
+        if self.device not in _DEVICES:
+            raise ModelError(f"device must be one of {_DEVICES}, got {self.device!r}")
+        return sizes
+
+    def _resolve_device(self) -> str:
+        import torch
+
+        if self.device == "auto":
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        if self.device == "cuda" and not torch.cuda.is_available():
+            raise ModelError("device='cuda' was asked for but torch sees no CUDA GPU; use 'cpu' or 'auto'")
+        return self.device
+
+    # --------------------------------------------------------------------- fit
+
+    def fit(self, X: Any, y: Any) -> StackedDenoisingAutoencoderClassifier:
+        """Pre-train the autoencoders layer by layer, then fine-tune the stack.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training features, best scaled to [0, 1] (the decoders are sigmoid
+            units, as in the paper; ``make_model("sae")`` puts a ``MinMaxScaler``
+            in front).
+        y : array-like of shape (n_samples,)
+            Class labels; at least two classes.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ModelError
+            On NaN/inf features, fewer than two classes or a bad hyper-parameter.
+        """
+        import torch
+
+        started = time.perf_counter()
+        sizes = self._validate_params()
+        _check_finite(X, "fit")
+        X, y = validate_data(self, X, y, dtype=np.float64)
+        check_classification_targets(y)
+        self.classes_, y_enc = np.unique(y, return_inverse=True)
+        if self.classes_.size < 2:
+            raise ModelError(
+                f"fit: the training labels hold only one class ({self.classes_[0]!r}); "
+                "a classifier needs at least 2 classes"
+            )
+        device = self._resolve_device()
+        self.device_ = device
+        rng = check_random_state(self.random_state)
+        seed = int(rng.randint(np.iinfo(np.int32).max))
+        gen = torch.Generator(device="cpu").manual_seed(seed)
+
+        X_tr, y_tr, X_val, y_val = self._split(X, y_enc, seed)
+        n_classes = self.classes_.size
+
+        with torch.random.fork_rng(devices=[]):  # no side effect on the global generator
+            encoders, decoders = self._init_layers(X.shape[1], sizes, n_classes, gen)
+            xt = torch.as_tensor(X_tr, dtype=torch.float32)
+            self.pretrain_loss_curves_: list[list[float]] = []
+            if self.pretrain:
+                codes = xt
+                for k, (enc, dec) in enumerate(zip(encoders[:-1], decoders, strict=True)):
+                    curve = self._pretrain_layer(codes, enc, dec, gen, device, k)
+                    self.pretrain_loss_curves_.append(curve)
+                    with torch.no_grad():
+                        codes = torch.sigmoid(codes @ enc[0].T + enc[1])
+            self._finetune(encoders, xt, y_tr, X_val, y_val, gen, device)
+
+        self.coefs_ = [w.detach().cpu().numpy().T.copy() for w, _ in encoders]
+        self.intercepts_ = [b.detach().cpu().numpy().copy() for _, b in encoders]
+        if self.pretrain:
+            self.decoder_coefs_ = [w.detach().cpu().numpy().T.copy() for w, _ in decoders]
+            self.decoder_intercepts_ = [b.detach().cpu().numpy().copy() for _, b in decoders]
+        else:
+            self.decoder_coefs_, self.decoder_intercepts_ = [], []
+        self.fit_time_s_ = time.perf_counter() - started
+        return self
+
+    def _split(
+        self, X: np.ndarray, y: np.ndarray, seed: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+        if not self.early_stopping:
+            return X, y, None, None
+        n_val = int(np.ceil(self.validation_fraction * X.shape[0]))
+        counts = np.bincount(y)
+        if n_val < 1 or X.shape[0] - n_val < 2:
+            return X, y, None, None
+        stratify = y if (counts.min() >= 2 and n_val >= counts.size) else None
+        X_tr, X_val, y_tr, y_val = train_test_split(
+            X, y, test_size=n_val, random_state=seed, stratify=stratify
+        )
+        return X_tr, y_tr, X_val, y_val
+
+    @staticmethod
+    def _init_layers(
+        n_in: int, sizes: tuple[int, ...], n_classes: int, gen: Any
+    ) -> tuple[list[list[Any]], list[list[Any]]]:
+        import torch
+
+        def layer(fan_in: int, fan_out: int, gain: float) -> list[Any]:
+            # Glorot & Bengio (2010) uniform initialisation, x4 for sigmoid units.
+            bound = gain * np.sqrt(6.0 / (fan_in + fan_out))
+            w = torch.empty(fan_out, fan_in).uniform_(-bound, bound, generator=gen)
+            return [w, torch.zeros(fan_out)]
+
+        dims = (n_in, *sizes)
+        encoders = [layer(dims[k], dims[k + 1], 4.0) for k in range(len(sizes))]
+        encoders.append(layer(dims[-1], n_classes, 1.0))
+        decoders = [layer(dims[k + 1], dims[k], 4.0) for k in range(len(sizes))]
+        return encoders, decoders
+
+    def _batches(self, n: int, gen: Any) -> list[Any]:
+        import torch
+
+        size = min(int(self.batch_size), n)
+        order = torch.randperm(n, generator=gen)
+        return list(torch.split(order, size))
+
+    def _pretrain_layer(
+        self, codes: Any, enc: list[Any], dec: list[Any], gen: Any, device: str, k: int
+    ) -> list[float]:
+        import torch
+
+        params = [p.to(device).requires_grad_(True) for p in (*enc, *dec)]
+        opt = torch.optim.Adam(
+            params, lr=self.pretrain_learning_rate, weight_decay=self.weight_decay, foreach=True
+        )
+        data = codes.to(device)
+        curve: list[float] = []
+        for epoch in range(int(self.pretrain_epochs)):
+            total = 0.0
+            for idx in self._batches(data.shape[0], gen):
+                clean = data[idx.to(device)]
+                noisy = self._corrupt(clean, gen)
+                code = torch.sigmoid(noisy @ params[0].T + params[1])
+                recon = torch.sigmoid(code @ params[2].T + params[3])
+                loss = 0.5 * ((recon - clean) ** 2).sum(dim=1).mean()  # Eq. 3, per sample
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                total += float(loss.detach()) * idx.numel()
+            curve.append(total / data.shape[0])
+            if self.verbose:
+                print(f"pre-train layer {k + 1} epoch {epoch + 1}: reconstruction error {curve[-1]:.5f}")
+        for dst, src in zip((*enc, *dec), params, strict=True):
+            dst.data = src.detach().cpu()
+        return curve
+
+    def _corrupt(self, clean: Any, gen: Any) -> Any:
+        import torch
+
+        if self.corruption == 0:
+            return clean
+        # Draw on the CPU generator so that CPU and GPU runs see the same noise.
+        if self.noise == "masking":
+            keep = torch.rand(clean.shape, generator=gen) >= self.corruption
+            return clean * keep.to(clean.device, clean.dtype)
+        return clean + self.corruption * torch.randn(clean.shape, generator=gen).to(clean.device)
+
+    def _finetune(
+        self,
+        encoders: list[list[Any]],
+        xt: Any,
+        y_tr: np.ndarray,
+        X_val: np.ndarray | None,
+        y_val: np.ndarray | None,
+        gen: Any,
+        device: str,
+    ) -> None:
+        import torch
+        import torch.nn.functional as F
+
+        params = [p.to(device).requires_grad_(True) for layer in encoders for p in layer]
+        opt = torch.optim.Adam(params, lr=self.learning_rate, weight_decay=self.weight_decay, foreach=True)
+
+        def forward(x: Any) -> Any:
+            h = x
+            for j in range(0, len(params) - 2, 2):
+                h = torch.sigmoid(h @ params[j].T + params[j + 1])
+            return h @ params[-2].T + params[-1]
+
+        data = xt.to(device)
+        target = torch.as_tensor(y_tr, dtype=torch.long, device=device)
+        if X_val is not None:
+            val_x = torch.as_tensor(X_val, dtype=torch.float32, device=device)
+            val_y = torch.as_tensor(y_val, dtype=torch.long, device=device)
+        self.loss_curve_: list[float] = []
+        self.validation_loss_curve_: list[float] = []
+        best = [p.detach().clone() for p in params]
+        best_loss, best_epoch, stale = np.inf, 0, 0
+        epoch = 0
+        for epoch in range(1, int(self.finetune_epochs) + 1):
+            total = 0.0
+            for idx in self._batches(data.shape[0], gen):
+                idx = idx.to(device)
+                loss = F.cross_entropy(forward(data[idx]), target[idx])
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                total += float(loss.detach()) * idx.numel()
+            self.loss_curve_.append(total / data.shape[0])
+            if X_val is not None:
+                with torch.no_grad():
+                    monitored = float(F.cross_entropy(forward(val_x), val_y))
+                self.validation_loss_curve_.append(monitored)
+            else:
+                monitored = self.loss_curve_[-1]
+            if self.verbose:
+                print(f"fine-tune epoch {epoch}: loss {self.loss_curve_[-1]:.5f} monitored {monitored:.5f}")
+            if monitored < best_loss - 1e-6:
+                best_loss, best_epoch, stale = monitored, epoch, 0
+                best = [p.detach().clone() for p in params]
+            else:
+                stale += 1
+                if self.early_stopping and stale >= self.n_iter_no_change:
+                    break
+        if best_epoch == 0:  # no epoch run: keep the (pre-trained) initial weights
+            best = [p.detach().clone() for p in params]
+        self.n_iter_ = epoch
+        self.best_epoch_ = best_epoch
+        for j, layer in enumerate(encoders):
+            layer[0] = best[2 * j].cpu()
+            layer[1] = best[2 * j + 1].cpu()
+
+    # ----------------------------------------------------------------- predict
+
+    def _logits(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "coefs_")
+        _check_finite(X, "predict")
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        h = X
+        for w, b in zip(self.coefs_[:-1], self.intercepts_[:-1], strict=True):
+            h = _sigmoid(h @ w.astype(np.float64) + b.astype(np.float64))
+        return h @ self.coefs_[-1].astype(np.float64) + self.intercepts_[-1].astype(np.float64)
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Confidence scores: the log-odds of ``classes_[1]`` for two classes.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) for two classes, else (n_samples, n_classes)
+            For two classes, ``log p(classes_[1]) - log p(classes_[0])``;
+            otherwise the softmax layer's inputs (logits).
+        """
+        z = self._logits(X)
+        if z.shape[1] == 2:
+            return z[:, 1] - z[:, 0]
+        return z
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities from the softmax layer.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Columns in the order of ``classes_``; rows sum to 1.
+        """
+        z = self._logits(X)
+        z = z - z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        return e / e.sum(axis=1, keepdims=True)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Most probable class of each row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        logits = self._logits(X)
+        return self.classes_[np.argmax(logits, axis=1)]
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags

@@ -1,0 +1,191 @@
+"""Model selection: stratified, patient-grouped k-fold grid search.
+
+The paper picks each model's settings by 10-fold cross-validation on the training
+set and reports accuracy as mean ± standard deviation over the folds.
+:func:`select_model` does that with ``GridSearchCV`` over
+``StratifiedGroupKFold``: folds keep the benign/malignant ratio and no patient
+has lesions in two folds (two lesions of one patient are not independent, and
+splitting them would flatter the score).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold
+
+from mammocad.errors import ModelError
+from mammocad.models.baselines import make_model, param_grid
+from mammocad.models.sae import _check_finite
+
+__all__ = ["SelectionResult", "select_model", "check_training_data"]
+
+
+@dataclass(frozen=True)
+class SelectionResult:
+    """Outcome of :func:`select_model`.
+
+    Attributes
+    ----------
+    best_estimator : sklearn.pipeline.Pipeline
+        The pipeline with the best parameters, refitted on all training rows.
+    best_params : dict
+        Its grid parameters.
+    cv_scores : ndarray of shape (n_splits,)
+        Accuracy of the best parameters on each held-out fold.
+    cv_results : dict
+        ``GridSearchCV.cv_results_``.
+    n_splits : int
+        Folds actually used (fewer than asked when there are too few patients).
+    """
+
+    best_estimator: Any
+    best_params: dict[str, Any]
+    cv_scores: np.ndarray
+    cv_results: dict[str, Any] = field(repr=False)
+    n_splits: int = 10
+
+    @property
+    def cv_accuracy(self) -> tuple[float, float]:
+        """Mean and standard deviation of :attr:`cv_scores`."""
+        return float(np.mean(self.cv_scores)), float(np.std(self.cv_scores))
+
+
+def check_training_data(X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Validate a training matrix and its labels at the library boundary.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,)
+
+    Returns
+    -------
+    X, y : ndarray
+
+    Raises
+    ------
+    ModelError
+        On NaN/inf features (naming rows and columns), mismatched lengths, an
+        empty matrix or a single class.
+    """
+    _check_finite(X, "training data")
+    X_arr = np.asarray(X, dtype=np.float64)
+    y_arr = np.asarray(y)
+    if X_arr.ndim != 2 or X_arr.shape[0] == 0 or X_arr.shape[1] == 0:
+        raise ModelError(f"training data: expected a non-empty 2-D feature matrix, got shape {X_arr.shape}")
+    if y_arr.shape != (X_arr.shape[0],):
+        raise ModelError(f"training data: {X_arr.shape[0]} feature rows but labels of shape {y_arr.shape}")
+    classes = np.unique(y_arr)
+    if classes.size < 2:
+        raise ModelError(
+            f"training data: all {y_arr.size} labels are {classes[0]!r}; "
+            "training needs both benign and malignant lesions (at least 2 classes)"
+        )
+    return X_arr, y_arr
+
+
+def _n_splits_for(y: np.ndarray, groups: np.ndarray, n_splits: int) -> int:
+    # Each fold needs a patient of every class to be stratified.
+    per_class = min(np.unique(groups[y == c]).size for c in np.unique(y))
+    return min(n_splits, np.unique(groups).size, per_class)
+
+
+def select_model(
+    name: str,
+    X: Any,
+    y: Any,
+    groups: Any = None,
+    *,
+    n_splits: int = 10,
+    random_state: int | None = 0,
+    n_jobs: int | None = 1,
+    grid: dict[str, list[Any]] | None = None,
+) -> SelectionResult:
+    """Grid-search a model by stratified, patient-grouped k-fold CV; refit the best.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`~mammocad.models.MODEL_NAMES`.
+    X : array-like of shape (n_samples, n_features)
+        Training features (training rows only: the test set never enters).
+    y : array-like of shape (n_samples,)
+        Labels (1 = malignant).
+    groups : array-like of shape (n_samples,), optional
+        Patient of each row; rows of a patient stay in one fold. ``None``
+        treats every row as its own patient.
+    n_splits : int, default=10
+        Folds, as in the paper. Reduced, with a warning, when a class has
+        fewer patients than folds.
+    random_state : int or None, default=0
+        Seeds the fold shuffle and the estimators.
+    n_jobs : int or None, default=1
+        Parallel fits (``GridSearchCV``'s ``n_jobs``).
+    grid : dict, optional
+        Grid to search instead of :func:`param_grid` ``(name)``.
+
+    Returns
+    -------
+    SelectionResult
+
+    Raises
+    ------
+    ModelError
+        On bad training data (see :func:`check_training_data`), an unknown
+        model, or fewer than 2 patients per class.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> result = select_model("lda", X, y, n_splits=5)
+    >>> result.cv_scores.shape
+    (5,)
+    """
+    X_arr, y_arr = check_training_data(X, y)
+    if groups is None:
+        groups_arr = np.arange(y_arr.size)
+    else:
+        groups_arr = np.asarray(groups)
+        if groups_arr.shape != y_arr.shape:
+            raise ModelError(f"groups: expected {y_arr.size} patient ids, got shape {groups_arr.shape}")
+    if n_splits < 2:
+        raise ModelError(f"n_splits must be at least 2, got {n_splits}")
+    usable = _n_splits_for(y_arr, groups_arr, n_splits)
+    if usable < 2:
+        raise ModelError(
+            "training data: a class has lesions from fewer than 2 patients; "
+            "cross-validation grouped by patient is impossible"
+        )
+    if usable < n_splits:
+        warnings.warn(
+            f"only {usable} patients in the smallest class: using {usable}-fold instead of "
+            f"{n_splits}-fold cross-validation",
+            UserWarning,
+            stacklevel=2,
+        )
+    cv = StratifiedGroupKFold(n_splits=usable, shuffle=True, random_state=random_state)
+    search = GridSearchCV(
+        make_model(name, random_state=random_state),
+        grid if grid is not None else param_grid(name),
+        scoring="accuracy",
+        cv=cv,
+        refit=True,
+        n_jobs=n_jobs,
+        error_score="raise",
+    )
+    # Feature names (when X is a DataFrame) are kept for the fitted pipeline.
+    search.fit(X if hasattr(X, "columns") else X_arr, y_arr, groups=groups_arr)
+    best = search.best_index_
+    scores = np.array([search.cv_results_[f"split{i}_test_score"][best] for i in range(usable)])
+    return SelectionResult(
+        best_estimator=search.best_estimator_,
+        best_params=dict(search.best_params_),
+        cv_scores=scores,
+        cv_results=dict(search.cv_results_),
+        n_splits=usable,
+    )

@@ -1,0 +1,297 @@
+"""End-to-end runs: lesion table → features → experiment → report.
+
+:func:`reproduce` is what ``mammocad reproduce`` does; :func:`run_demo` is what
+``mammocad demo`` does (a synthetic cohort, and mini-MIAS when available).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from mammocad.errors import DatasetError, MammocadError
+from mammocad.evaluation.experiment import ExperimentResult, run_experiment
+from mammocad.report.html import write_report
+
+__all__ = ["load_features", "reproduce", "run_demo", "demo_grids", "ReproduceRun", "FEATURE_CACHE"]
+
+#: Name of the feature cache written into the output folder.
+FEATURE_CACHE = "features.parquet"
+
+def demo_grids() -> dict[str, dict[str, list[Any]]]:
+    """The demo's reduced grids: the SAE at the paper's (200, 200) with one noise level.
+
+    The SAE dominates the run time; the other models keep their full
+    :func:`mammocad.models.param_grid` (they fit in milliseconds).
+    """
+    from mammocad.models import MODEL_NAMES, param_grid
+
+    grids = {name: param_grid(name) for name in MODEL_NAMES}
+    sae = grids.get("sae", {})
+    for key, values in sae.items():
+        if key.endswith("hidden_layer_sizes"):
+            sae[key] = [v for v in values if tuple(v) == (200, 200)] or values[:1]
+        else:
+            sae[key] = values[:1]
+    return grids
+
+
+@dataclass(frozen=True)
+class ReproduceRun:
+    """What :func:`reproduce` produced.
+
+    Attributes
+    ----------
+    result : ExperimentResult
+    report : Path
+        ``report.html``.
+    features : DataFrame
+        The feature table the experiment ran on.
+    lesions : DataFrame or None
+        The lesion table, when the input was one.
+    """
+
+    result: ExperimentResult
+    report: Path
+    features: pd.DataFrame
+    lesions: pd.DataFrame | None
+
+
+def _looks_like_lesion_table(columns: Sequence[str]) -> bool:
+    return "image_path" in columns
+
+
+def load_features(
+    data: str | os.PathLike[str] | pd.DataFrame,
+    out_dir: str | os.PathLike[str],
+    *,
+    workers: int | None = None,
+    progress: bool = True,
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """A feature table from a lesion table (features extracted, cached) or a feature table.
+
+    Parameters
+    ----------
+    data : path or DataFrame
+        A lesion table (CSV, or a DataFrame with ``image_path``): the features
+        are extracted with :func:`mammocad.features.extract_table` into
+        ``out_dir/features.parquet``, and a rerun reuses what is there. Or a
+        feature table (``.parquet`` / ``.csv`` with the feature columns).
+    out_dir : path
+    workers : int, optional
+        Local Dask workers for the extraction.
+    progress : bool
+
+    Returns
+    -------
+    features : DataFrame
+    lesions : DataFrame or None
+        The lesion table when ``data`` was one.
+
+    Raises
+    ------
+    DatasetError
+        The file is missing or is neither kind of table.
+    """
+    from mammocad.datasets import read_lesion_table
+    from mammocad.features import extract_table
+    from mammocad.features.extract import read_feature_table
+
+    lesions: pd.DataFrame | None
+    if isinstance(data, pd.DataFrame):
+        lesions = data if _looks_like_lesion_table(list(data.columns)) else None
+        if lesions is None:
+            return data, None
+    else:
+        path = Path(data)
+        if not path.is_file():
+            raise DatasetError(f"{path}: no such file (expected a lesion table CSV or a feature table)")
+        suffix = path.suffix.lower()
+        if suffix == ".parquet":
+            return read_feature_table(path), None
+        if suffix != ".csv":
+            raise DatasetError(f"{path}: expected a .csv lesion table or a .parquet/.csv feature table")
+        try:
+            header = list(pd.read_csv(path, nrows=0).columns)
+        except (OSError, ValueError) as exc:
+            raise DatasetError(f"{path}: cannot read the table header ({exc})") from None
+        if not _looks_like_lesion_table(header):
+            return read_feature_table(path), None
+        lesions = read_lesion_table(path)
+    cache = Path(out_dir) / FEATURE_CACHE
+    table = extract_table(lesions, cache, workers=workers, progress=progress)
+    wanted = set(lesions["lesion_id"].astype(str))
+    table = table[table["lesion_id"].astype(str).isin(wanted)].reset_index(drop=True)
+    if table.empty:
+        raise DatasetError("no lesion of the lesion table could be measured (see the warnings)")
+    return table, lesions
+
+
+def _selector(grids: Mapping[str, dict[str, list[Any]]] | None) -> Any:
+    from mammocad.models import select_model
+
+    if grids is None:
+        return select_model
+
+    @functools.wraps(select_model)
+    def select(name: str, X: Any, y: Any, groups: Any, **kwargs: Any) -> Any:
+        return select_model(name, X, y, groups, grid=grids.get(name), **kwargs)
+
+    return select
+
+
+def reproduce(
+    data: str | os.PathLike[str] | pd.DataFrame,
+    out_dir: str | os.PathLike[str],
+    *,
+    scenarios: Sequence[str] = ("calcification", "mass", "combined"),
+    models: Sequence[str] | None = None,
+    test_fraction: float = 0.2,
+    split_column: str | None = None,
+    seed: int = 0,
+    n_splits: int = 10,
+    n_bootstrap: int = 2000,
+    grids: Mapping[str, dict[str, list[Any]]] | None = None,
+    workers: int | None = None,
+    progress: bool = True,
+    dataset_name: str = "",
+    links: Mapping[str, str] | None = None,
+    n_overlays: int = 4,
+) -> ReproduceRun:
+    """Features (cached) → :func:`~mammocad.evaluation.run_experiment` → :func:`write_report`.
+
+    Parameters
+    ----------
+    data : path or DataFrame
+        Lesion table or feature table (see :func:`load_features`).
+    out_dir : path
+        Receives ``features.parquet`` (lesion-table input), ``results.json``,
+        ``results.csv``, ``predictions.csv``, ``split.csv``, the figures and
+        ``report.html``.
+    scenarios, models, test_fraction, split_column, seed, n_splits, n_bootstrap
+        As in :func:`~mammocad.evaluation.run_experiment`.
+    grids : mapping, optional
+        Model name → hyper-parameter grid replacing
+        :func:`mammocad.models.param_grid` (e.g. :func:`demo_grids`).
+    workers : int, optional
+        Dask workers for the feature extraction.
+    progress : bool
+    dataset_name : str
+        Shown in the report.
+    links : mapping of str to str, optional
+        Extra links in the report.
+    n_overlays : int, default 4
+        Segmentation overlays of test lesions (lesion-table input only).
+
+    Returns
+    -------
+    ReproduceRun
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    features, lesions = load_features(data, out, workers=workers, progress=progress)
+    result = run_experiment(
+        features,
+        out,
+        scenarios=scenarios,
+        models=models,
+        test_fraction=test_fraction,
+        split_column=split_column,
+        seed=seed,
+        n_splits=n_splits,
+        n_bootstrap=n_bootstrap,
+        select=_selector(grids),
+        progress=progress,
+    )
+    report = write_report(
+        result, out, lesions=lesions, n_overlays=n_overlays, dataset_name=dataset_name, links=links
+    )
+    return ReproduceRun(result, report, features, lesions)
+
+
+def run_demo(
+    out_dir: str | os.PathLike[str],
+    *,
+    n: int = 96,
+    seed: int = 0,
+    mias_dir: str | os.PathLike[str] | None = None,
+    workers: int | None = None,
+    progress: bool = True,
+    n_splits: int = 5,
+    n_bootstrap: int = 500,
+) -> dict[str, ReproduceRun]:
+    """The whole pipeline on a synthetic cohort, and on mini-MIAS when given.
+
+    Writes ``out_dir/data`` (the cohort, :func:`mammocad.synth.make_cohort`),
+    the experiment and ``out_dir/report.html``; with ``mias_dir``, also
+    ``out_dir/mias/report.html``, linked from the first. Uses the reduced
+    :func:`demo_grids`, ``n_splits`` folds and ``n_bootstrap`` resamples so that
+    it ends in a few minutes on two cores; ``mammocad reproduce`` runs the full
+    protocol.
+
+    Parameters
+    ----------
+    out_dir : path
+    n : int, default 96
+        Synthetic images (pairs of views of one patient).
+    seed : int, default 0
+        Seeds the cohort and the experiment.
+    mias_dir : path, optional
+        mini-MIAS folder (``Info.txt`` + images).
+    workers : int, optional
+    progress : bool
+    n_splits : int, default 5
+    n_bootstrap : int, default 500
+
+    Returns
+    -------
+    dict of str to ReproduceRun
+        ``"synthetic"`` and, with ``mias_dir``, ``"mias"``.
+    """
+    from mammocad.synth import make_cohort
+
+    if not isinstance(n, int) or n < 12:
+        raise MammocadError(
+            f"n must be an integer >= 12 (a balanced cohort needs two blocks of six), got {n!r}"
+        )
+    out = Path(out_dir)
+    data = out / "data"
+    table_path = data / "lesions.csv"
+    if not table_path.is_file():
+        make_cohort(n, data, seed=seed, progress=progress)
+    runs: dict[str, ReproduceRun] = {}
+    common = dict(
+        seed=seed,
+        n_splits=n_splits,
+        n_bootstrap=n_bootstrap,
+        grids=demo_grids(),
+        workers=workers,
+        progress=progress,
+    )
+    links = {}
+    if mias_dir is not None:
+        from mammocad.datasets import load_mias
+
+        mias_lesions = load_mias(mias_dir)
+        runs["mias"] = reproduce(
+            mias_lesions,
+            out / "mias",
+            dataset_name="mini-MIAS",
+            links={"synthetic cohort report": "../report.html"},
+            **common,  # type: ignore[arg-type]
+        )
+        links["mini-MIAS report"] = "mias/report.html"
+    runs["synthetic"] = reproduce(
+        table_path,
+        out,
+        dataset_name=f"synthetic cohort (n = {n}, seed {seed})",
+        links=links,
+        **common,  # type: ignore[arg-type]
+    )
+    return runs

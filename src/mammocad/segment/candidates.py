@@ -1,0 +1,235 @@
+"""Automatic candidates on a whole mammogram (the "automatic detection" of Fig. 1).
+
+Two detectors run inside the breast mask:
+
+Calcification clusters
+    The white top-hat of :mod:`mammocad.segment.calcifications` over the whole
+    breast, thresholded at ``k_calcification`` local noise levels (robust MAD in
+    blocks of about 13 mm, so dense and fatty tissue get their own threshold);
+    spots of calcification size are linked within ``cluster_distance_mm`` and a
+    group of at least three is a candidate. Its ROI encloses the group plus 2 mm;
+    its score grows with the number of spots and their contrast-to-noise ratio.
+Masses
+    A scale-normalised Laplacian-of-Gaussian blob detector on a copy downsampled
+    to about 0.8 mm pixels, at mass radii of 4-18 mm, in the breast eroded by the
+    blob's radius (so the skin line and film edge do not respond). Its score grows
+    with the blob's contrast relative to the breast's grey-level spread.
+
+Scores lie in [0, 1); the list is sorted best first. They are heuristic
+confidences, not probabilities.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from mammocad.errors import SegmentationError
+from mammocad.io import ROI
+from mammocad.segment._common import as_float_image, check_spacing, disk_area_px
+
+__all__ = ["Candidate", "detect_candidates", "CANDIDATE_KINDS"]
+
+CANDIDATE_KINDS = ("calcification", "mass")
+_MASS_RADII_MM = (4.0, 6.0, 9.0, 13.0, 18.0)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A proposed lesion.
+
+    Parameters
+    ----------
+    kind : {"calcification", "mass"}
+        ``"calcification"`` for a cluster of microcalcifications.
+    roi : ROI
+        Circle enclosing it, in the image's pixels.
+    score : float
+        Confidence in [0, 1); higher is more suspicious.
+    """
+
+    kind: str
+    roi: ROI
+    score: float
+
+
+def detect_candidates(
+    image: np.ndarray,
+    *,
+    pixel_spacing_mm: float,
+    breast: np.ndarray | None = None,
+    max_candidates: int = 10,
+    kinds: tuple[str, ...] = CANDIDATE_KINDS,
+    k_calcification: float = 7.0,
+    cluster_distance_mm: float = 5.0,
+    min_cluster_size: int = 3,
+) -> list[Candidate]:
+    """Propose calcification clusters and masses on a whole mammogram.
+
+    Parameters
+    ----------
+    image : ndarray, shape (rows, cols)
+        Grey mammogram, bright = dense. Not modified.
+    pixel_spacing_mm : float
+        Pixel edge in millimetres.
+    breast : ndarray of bool, optional
+        Where to search; computed with :func:`mammocad.segment.breast_mask` when
+        None (pass ``breast_mask(image, remove_pectoral=True)`` for MLO views).
+    max_candidates : int
+        Longest list returned.
+    kinds : tuple of str
+        Which detectors to run.
+    k_calcification : float
+        Spot threshold in local robust noise levels of the top-hat response.
+    cluster_distance_mm, min_cluster_size :
+        Cluster rule, as in :func:`mammocad.segment.segment_calcifications`.
+
+    Returns
+    -------
+    list of Candidate
+        Best first; empty for a blank image.
+
+    Raises
+    ------
+    SegmentationError
+        If the image is not a finite 2-D array, ``breast`` does not match it, the
+        spacing is not positive or ``kinds`` names an unknown detector.
+    """
+    pixels = as_float_image(image)
+    spacing = check_spacing(pixel_spacing_mm)
+    unknown = set(kinds) - set(CANDIDATE_KINDS)
+    if unknown:
+        raise SegmentationError(f"kinds: unknown {sorted(unknown)}; expected some of {CANDIDATE_KINDS}")
+    if max_candidates < 1:
+        raise SegmentationError(f"max_candidates must be >= 1, got {max_candidates}")
+    if breast is None:
+        from mammocad.segment.breast import breast_mask
+
+        breast = breast_mask(pixels)
+    else:
+        breast = np.asarray(breast, dtype=bool)
+        if breast.shape != pixels.shape:
+            raise SegmentationError(f"breast: shape {breast.shape} does not match the image's {pixels.shape}")
+    if not breast.any() or float(pixels.max() - pixels.min()) <= 0:
+        return []
+    found: list[Candidate] = []
+    if "calcification" in kinds:
+        found += _calcification_clusters(
+            pixels, breast, spacing, k_calcification, cluster_distance_mm, min_cluster_size
+        )
+    if "mass" in kinds:
+        found += _masses(pixels, breast, spacing)
+    found.sort(key=lambda c: -c.score)
+    return found[:max_candidates]
+
+
+def _calcification_clusters(
+    pixels: np.ndarray, breast: np.ndarray, spacing: float, k: float, link_mm: float, min_size: int
+) -> list[Candidate]:
+    from scipy import ndimage as ndi
+    from skimage import morphology
+
+    from mammocad.segment.calcifications import group_points
+
+    rr, cc = np.nonzero(breast)
+    r0, r1, c0, c1 = rr.min(), rr.max() + 1, cc.min(), cc.max() + 1
+    crop = pixels[r0:r1, c0:c1]
+    inside = breast[r0:r1, c0:c1]
+    se_radius = max(1, int(math.ceil(1.0 / spacing / 2.0)) + 1)
+    tophat = morphology.white_tophat(crop, morphology.disk(se_radius))
+    noise = _block_noise(tophat, inside, max(16, int(round(13.0 / spacing))))
+    floor = 1e-3 * float(crop.max() - crop.min())
+    snr = tophat / np.maximum(noise, floor)
+    spots = (snr > k) & ndi.binary_erosion(inside, iterations=se_radius + 2)
+    lab, n = ndi.label(spots)
+    if n == 0:
+        return []
+    index = np.arange(1, n + 1)
+    areas = ndi.sum_labels(np.ones_like(snr), lab, index)
+    peak = ndi.maximum(snr, lab, index)
+    centres = np.asarray(ndi.center_of_mass(spots, lab, index)).reshape(-1, 2)
+    max_area = math.pi / 4.0 * (1.0 / spacing + 1.0) ** 2
+    ok = (areas >= max(1.0, math.floor(disk_area_px(0.1, spacing)))) & (areas <= max_area)
+    centres, peak = centres[ok], peak[ok]
+    if len(centres) < min_size:
+        return []
+    groups = group_points(centres * spacing, link_mm)
+    out = []
+    for g in np.unique(groups):
+        members = groups == g
+        if members.sum() < min_size:
+            continue
+        pts = centres[members]
+        cy, cx = pts.mean(axis=0)
+        reach = float(np.sqrt(((pts - [cy, cx]) ** 2).sum(axis=1)).max()) + 2.0 / spacing
+        strength = members.sum() * float(np.median(peak[members])) / k
+        out.append(
+            Candidate(
+                kind="calcification",
+                roi=ROI(float(cx + c0), float(cy + r0), max(reach, 3.0 / spacing)),
+                score=float(1.0 - math.exp(-strength / 10.0)),
+            )
+        )
+    return out
+
+
+def _block_noise(values: np.ndarray, inside: np.ndarray, block: int) -> np.ndarray:
+    """Robust noise level (1.4826 × MAD) per ``block``-sized tile, spread back to pixels."""
+    rows, cols = values.shape
+    nb_r, nb_c = -(-rows // block), -(-cols // block)
+    grid = np.full((nb_r, nb_c), np.nan)
+    for i in range(nb_r):
+        for j in range(nb_c):
+            tile = values[i * block : (i + 1) * block, j * block : (j + 1) * block]
+            sel = inside[i * block : (i + 1) * block, j * block : (j + 1) * block]
+            if sel.sum() >= block:
+                v = tile[sel]
+                med = np.median(v)
+                grid[i, j] = 1.4826 * np.median(np.abs(v - med))
+    if np.isnan(grid).all():
+        return np.full(values.shape, np.inf)
+    grid = np.where(np.isnan(grid), np.nanmedian(grid), grid)
+    return np.kron(grid, np.ones((block, block)))[:rows, :cols]
+
+
+def _masses(pixels: np.ndarray, breast: np.ndarray, spacing: float) -> list[Candidate]:
+    from scipy import ndimage as ndi
+    from skimage.feature import peak_local_max
+
+    from mammocad.segment.breast import _block_mean
+
+    step = max(1, int(round(0.8 / spacing)))
+    small = _block_mean(pixels, step)
+    inside = _block_mean(breast.astype(float), step) > 0.99
+    px_mm = spacing * step
+    spread = float(np.std(small[inside])) if inside.any() else 0.0
+    if spread <= 0:
+        return []
+    fill = float(np.median(small[inside]))
+    filled = np.where(inside, small, fill)  # the dark background must not make blobs
+    best = np.zeros_like(small)
+    best_scale = np.zeros(small.shape, dtype=int)
+    for i, radius_mm in enumerate(_MASS_RADII_MM):
+        sigma = radius_mm / px_mm / math.sqrt(2.0)
+        response = -(sigma**2) * ndi.gaussian_laplace(filled, sigma)
+        eroded = ndi.binary_erosion(inside, iterations=max(1, int(round(radius_mm / px_mm))))
+        response = np.where(eroded, response, 0.0)
+        better = response > best
+        best = np.where(better, response, best)
+        best_scale = np.where(better, i, best_scale)
+    min_distance = max(2, int(round(_MASS_RADII_MM[0] / px_mm)))
+    peaks = peak_local_max(best, min_distance=min_distance, threshold_abs=0.05 * spread, num_peaks=10)
+    out = []
+    for r, c in peaks:
+        radius_mm = _MASS_RADII_MM[best_scale[r, c]]
+        z = float(best[r, c]) / spread
+        out.append(
+            Candidate(
+                kind="mass",
+                roi=ROI(float((c + 0.5) * step - 0.5), float((r + 0.5) * step - 0.5), 1.5 * radius_mm / spacing),
+                score=float(1.0 - math.exp(-z)),
+            )
+        )
+    return out

@@ -1,0 +1,232 @@
+"""Segment a whole mammogram as the ``mammocad segment`` command does, and write the results.
+
+:func:`segment_mammogram` runs the segmentation of a :class:`~mammocad.io.Mammogram`
+for a given ROI, or on the best automatic candidates when no ROI is given;
+:func:`write_segmentation` writes ``overlay.png``, ``calcifications.png`` (16-bit
+label image), ``mass.png`` (0/255) and ``segmentation.json`` atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mammocad._fileio import atomic_path, atomic_write_text
+from mammocad.errors import SegmentationError
+from mammocad.io import ROI, Mammogram
+from mammocad.segment.calcifications import CalcificationSegmentation, segment_calcifications
+from mammocad.segment.candidates import Candidate, detect_candidates
+from mammocad.segment.mass import MassSegmentation, segment_mass
+from mammocad.segment.overlay import render_overlay
+
+__all__ = ["SEGMENT_TYPES", "MammogramSegmentation", "segment_mammogram", "write_segmentation"]
+
+SEGMENT_TYPES = ("calcification", "mass", "both")
+
+
+@dataclass(frozen=True, eq=False)
+class MammogramSegmentation:
+    """Everything :func:`segment_mammogram` found on one image.
+
+    Parameters
+    ----------
+    mammogram : Mammogram
+        The image that was segmented (the grid all coordinates refer to).
+    roi : ROI or None
+        The ROI drawn in the overlay: the given one, else the best candidate's.
+    kind : {"calcification", "mass", "both"}
+    calcifications, mass : optional
+        The segmentations run (None for a kind not asked for or with no candidate).
+    candidates : tuple of Candidate or None
+        The automatic candidates, when no ROI was given.
+    """
+
+    mammogram: Mammogram
+    roi: ROI | None
+    kind: str
+    calcifications: CalcificationSegmentation | None
+    mass: MassSegmentation | None
+    candidates: tuple[Candidate, ...] | None
+
+    def overlay(self) -> np.ndarray:
+        """RGB overlay (see :func:`mammocad.segment.render_overlay`)."""
+        return render_overlay(self.mammogram.pixels, self.roi, self.calcifications, self.mass)
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready summary: counts, areas in px and mm², cluster boxes, ROI, candidates."""
+        mg = self.mammogram
+        out: dict[str, Any] = {
+            "image": mg.source,
+            "shape": list(mg.shape),
+            "scale": mg.scale,
+            "pixel_spacing_mm": mg.pixel_spacing_mm,
+            "type": self.kind,
+            "coordinates": "pixels of the segmented grid (origin top-left, x right, y down); "
+            "divide by scale for the original image",
+            "roi": _roi_dict(self.roi, mg.scale),
+        }
+        out["calcifications"] = None if self.calcifications is None else _calc_dict(self.calcifications)
+        out["mass"] = None if self.mass is None else _mass_dict(self.mass)
+        if self.candidates is not None:
+            out["candidates"] = [
+                {"kind": c.kind, "score": c.score, "roi": _roi_dict(c.roi, mg.scale)} for c in self.candidates
+            ]
+        return out
+
+
+def segment_mammogram(
+    mammogram: Mammogram,
+    roi: ROI | None = None,
+    *,
+    kind: str = "both",
+    max_candidates: int = 10,
+) -> MammogramSegmentation:
+    """Segment calcifications and/or a mass in an ROI, or at the best automatic candidates.
+
+    Parameters
+    ----------
+    mammogram : Mammogram
+        Image with a known ``pixel_spacing_mm``.
+    roi : ROI, optional
+        In ``mammogram``'s pixels. When None, :func:`detect_candidates` runs and
+        the best candidate of each asked-for kind is segmented.
+    kind : {"calcification", "mass", "both"}
+    max_candidates : int
+        Candidates kept in the result when automatic.
+
+    Returns
+    -------
+    MammogramSegmentation
+
+    Raises
+    ------
+    SegmentationError
+        If the pixel spacing is unknown or ``kind`` is not one of :data:`SEGMENT_TYPES`.
+    ROIError
+        If the ROI lies wholly outside the image.
+    """
+    if kind not in SEGMENT_TYPES:
+        raise SegmentationError(f"type must be one of {', '.join(SEGMENT_TYPES)}, got {kind!r}")
+    spacing = mammogram.pixel_spacing_mm
+    if spacing is None:
+        raise SegmentationError(
+            f"{mammogram.source or 'image'}: pixel spacing unknown; give it (e.g. --pixel-spacing 0.2 for mini-MIAS)"
+        )
+    pixels = mammogram.pixels
+    want_calc = kind in ("calcification", "both")
+    want_mass = kind in ("mass", "both")
+    candidates: tuple[Candidate, ...] | None = None
+    calc_roi = mass_roi = roi
+    if roi is None:
+        from mammocad.segment.breast import breast_mask
+
+        breast = breast_mask(
+            pixels, remove_pectoral=(mammogram.view or "").upper() == "MLO", laterality=mammogram.laterality
+        )
+        kinds = tuple(k for k, w in (("calcification", want_calc), ("mass", want_mass)) if w)
+        candidates = tuple(
+            detect_candidates(
+                pixels, pixel_spacing_mm=spacing, breast=breast, max_candidates=max_candidates, kinds=kinds
+            )
+        )
+        calc_roi = next((c.roi for c in candidates if c.kind == "calcification"), None)
+        mass_roi = next((c.roi for c in candidates if c.kind == "mass"), None)
+        roi = candidates[0].roi if candidates else None
+    calcs = (
+        segment_calcifications(pixels, calc_roi, pixel_spacing_mm=spacing)
+        if want_calc and calc_roi is not None
+        else None
+    )
+    mass = segment_mass(pixels, mass_roi, pixel_spacing_mm=spacing) if want_mass and mass_roi is not None else None
+    return MammogramSegmentation(
+        mammogram=mammogram, roi=roi, kind=kind, calcifications=calcs, mass=mass, candidates=candidates
+    )
+
+
+def write_segmentation(result: MammogramSegmentation, out_dir: str | os.PathLike[str]) -> dict[str, Path]:
+    """Write ``overlay.png``, ``calcifications.png``, ``mass.png`` and ``segmentation.json``.
+
+    ``calcifications.png`` is a 16-bit label image (0 = background) and
+    ``mass.png`` an 8-bit 0/255 mask, both on the segmented grid; a kind that was
+    not segmented gives an all-zero mask. Every file is written atomically.
+
+    Returns
+    -------
+    dict
+        File role → path written.
+    """
+    from PIL import Image
+
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise SegmentationError(f"{out}: exists and is not a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    shape = result.mammogram.shape
+    labels = (
+        result.calcifications.labels if result.calcifications is not None else np.zeros(shape, dtype=np.int32)
+    )
+    if labels.max(initial=0) > 65535:
+        raise SegmentationError(f"{labels.max()} calcifications do not fit a 16-bit label image")
+    mask = result.mass.mask if result.mass is not None else np.zeros(shape, dtype=bool)
+    paths = {
+        "overlay": out / "overlay.png",
+        "calcifications": out / "calcifications.png",
+        "mass": out / "mass.png",
+        "json": out / "segmentation.json",
+    }
+    images = {
+        "overlay": Image.fromarray(result.overlay(), mode="RGB"),
+        "calcifications": Image.fromarray(labels.astype(np.uint16)),
+        "mass": Image.fromarray(np.where(mask, 255, 0).astype(np.uint8)),
+    }
+    for role, image in images.items():
+        with atomic_path(paths[role]) as tmp:
+            image.save(tmp, format="PNG")
+    atomic_write_text(paths["json"], json.dumps(result.summary(), indent=2) + "\n")
+    return paths
+
+
+def _roi_dict(roi: ROI | None, scale: float) -> dict[str, Any] | None:
+    if roi is None:
+        return None
+    return {
+        "x": roi.x,
+        "y": roi.y,
+        "radius": roi.radius,
+        "source": {"x": roi.x / scale, "y": roi.y / scale, "radius": roi.radius / scale},
+    }
+
+
+def _calc_dict(seg: CalcificationSegmentation) -> dict[str, Any]:
+    props = seg.properties
+    return {
+        "count": seg.count,
+        "area_px": int(props["area_px"].sum()),
+        "area_mm2": float(props["area_mm2"].sum()),
+        "clusters": [
+            {
+                "size": c.size,
+                "labels": list(c.labels),
+                "bbox": {"row0": c.bbox[0], "col0": c.bbox[1], "row1": c.bbox[2], "col1": c.bbox[3]},
+                "centre": {"row": c.centre[0], "col": c.centre[1]},
+                "area_mm2": c.area_mm2,
+            }
+            for c in seg.clusters
+        ],
+        "objects": json.loads(props.to_json(orient="records")),
+    }
+
+
+def _mass_dict(seg: MassSegmentation) -> dict[str, Any]:
+    centre = seg.centre
+    out: dict[str, Any] = {"found": seg.found, "area_px": seg.area_px, "area_mm2": seg.area_mm2}
+    out["centre"] = None if centre is None else {"row": centre[0], "col": centre[1]}
+    if seg.found:
+        rr, cc = np.nonzero(seg.mask)
+        out["bbox"] = {"row0": int(rr.min()), "col0": int(cc.min()), "row1": int(rr.max()) + 1, "col1": int(cc.max()) + 1}
+    return out

@@ -1,0 +1,380 @@
+"""The viewer's web application: a FastAPI app over the mammocad library.
+
+:func:`create_app` builds the ASGI app that ``mammocad serve`` runs with uvicorn.
+The page (``static/``: plain HTML, JavaScript and CSS, no build step) talks to a
+small JSON API:
+
+==========================================  =================================================
+``GET  /api/status``                        version, loaded model (name, test AUC), limits
+``GET  /api/features``                      the 41 features: name, group, unit, definition
+``POST /api/images``                        upload an image (raw bytes; name in ``X-Filename``)
+``GET  /api/images/{id}/display.png``       the image as 8-bit greyscale PNG
+``POST /api/images/{id}/candidates``        automatic lesion candidates
+``POST /api/images/{id}/analyse``           segment an ROI, features, malignancy probability
+``GET  /api/images/{id}/results/{rid}/…``   ``overlay.png`` and ``result.json`` exports
+``GET  /api/data``                          images and lesion tables under ``--data``
+``POST /api/data/table``, ``/api/data/open``  read a table, open an image from ``--data``
+==========================================  =================================================
+
+Security: uploads are limited in size while they stream (413), accepted only when
+their content is an image type mammocad reads (415), kept in memory only (an LRU
+of a few images under random ids), and never written where a request can name;
+data paths are confined to the data folder (400/404); nothing from DICOM headers
+other than pixels, spacing, laterality and view is kept, returned or logged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from mammocad.errors import MammocadError, ROIError
+from mammocad.io import ROI, Mammogram
+from mammocad.viewer.analysis import (
+    StageUnavailable,
+    analyse,
+    analysis_to_dict,
+    display_png,
+    feature_catalogue,
+    find_candidates,
+    load_model_info,
+    overlay_png,
+)
+from mammocad.viewer.datadir import DataFolder, DataPathError
+from mammocad.viewer.store import ImageStore, StoredImage
+from mammocad.viewer.uploads import SNIFF_BYTES, UploadError, check_filename, read_upload, sniff_image_type
+
+__all__ = ["create_app", "DEFAULT_MAX_UPLOAD_MB"]
+
+#: Default largest upload, in megabytes (10**6 bytes).
+DEFAULT_MAX_UPLOAD_MB = 40.0
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+log = logging.getLogger("mammocad.viewer")
+
+
+class _ROIBody(BaseModel):
+    x: float = Field(description="ROI centre column, in image pixels")
+    y: float = Field(description="ROI centre row, in image pixels")
+    radius: float = Field(description="ROI radius, in image pixels")
+    pixel_spacing_mm: float | None = Field(default=None, description="used where the image has none")
+
+
+class _SpacingBody(BaseModel):
+    pixel_spacing_mm: float | None = None
+
+
+class _DataPathBody(BaseModel):
+    path: str
+    pixel_spacing_mm: float | None = None
+
+
+def create_app(
+    *,
+    model_dir: str | Path | None = None,
+    data_dir: str | Path | None = None,
+    max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB,
+    max_images: int = 4,
+) -> FastAPI:
+    """Build the viewer's ASGI application.
+
+    Parameters
+    ----------
+    model_dir : path-like, optional
+        A model saved with :func:`mammocad.models.save_model`; loaded now, and
+        used for the malignancy probability. Without it the page says that no
+        model is loaded.
+    data_dir : path-like, optional
+        The only folder the page may open images and lesion tables from.
+    max_upload_mb : float
+        Largest accepted upload in megabytes (10**6 bytes); larger ones are
+        refused with 413 as soon as the limit is passed.
+    max_images : int
+        How many open images the server keeps in memory.
+
+    Returns
+    -------
+    fastapi.FastAPI
+
+    Raises
+    ------
+    ModelError
+        If ``model_dir`` does not hold a loadable model.
+    MammocadError
+        If ``data_dir`` is not a folder or a limit is not positive.
+
+    Examples
+    --------
+    >>> from fastapi.testclient import TestClient
+    >>> client = TestClient(create_app())
+    >>> client.get("/api/status").json()["model"] is None
+    True
+    """
+    if not (math.isfinite(max_upload_mb) and max_upload_mb > 0):
+        raise MammocadError(f"max_upload_mb must be a positive number, got {max_upload_mb}")
+    if max_images < 1:
+        raise MammocadError(f"max_images must be >= 1, got {max_images}")
+    from mammocad import __version__
+
+    model = load_model_info(str(model_dir)) if model_dir is not None else None
+    data = DataFolder(data_dir) if data_dir is not None else None
+    max_bytes = int(max_upload_mb * 1_000_000)
+    store = ImageStore(max_images=max_images)
+
+    app = FastAPI(title="mammocad viewer", version=__version__, docs_url=None, redoc_url=None)
+    app.state.model = model
+    app.state.data = data
+    app.state.store = store
+    app.state.max_upload_bytes = max_bytes
+    _install_error_handlers(app)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Any) -> Response:
+        response = await call_next(request)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Content-Security-Policy"] = (
+            "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'"
+        )
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def index() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html", media_type="text/html")
+
+    @app.get("/api/status")
+    def status() -> dict[str, Any]:
+        return {
+            "version": __version__,
+            "model": None if model is None else model.to_dict(),
+            "model_message": (
+                f"Model {model.name!r} loaded."
+                if model is not None
+                else "No model loaded: start the viewer with --model MODEL_DIR to see a malignancy probability."
+            ),
+            "data": data is not None,
+            "max_upload_bytes": max_bytes,
+            "max_images": store.max_images,
+        }
+
+    @app.get("/api/features")
+    def features() -> list[dict[str, Any]]:
+        return feature_catalogue()
+
+    @app.post("/api/images")
+    async def upload(request: Request) -> dict[str, Any]:
+        name = check_filename(unquote(request.headers.get("x-filename", "")))
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith("multipart/"):
+            raise UploadError(
+                f"{name}: send the image bytes as the request body (e.g. curl --data-binary @FILE "
+                "-H 'X-Filename: FILE'), not as a multipart form",
+                status_code=415,
+            )
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+            raise _too_large(name, max_bytes)
+        received = bytearray()
+        sniffed = False
+        async for chunk in request.stream():
+            received += chunk
+            if len(received) > max_bytes:
+                raise _too_large(name, max_bytes)
+            if not sniffed and len(received) >= SNIFF_BYTES:
+                _require_image(received, name)
+                sniffed = True
+        if not sniffed and received:
+            _require_image(received, name)
+        mammogram = await run_in_threadpool(read_upload, bytes(received), name)
+        entry = await run_in_threadpool(_store_image, store, name, mammogram)
+        return _image_info(entry)
+
+    @app.get("/api/images/{image_id}")
+    def image_info(image_id: str) -> dict[str, Any]:
+        return _image_info(_entry(store, image_id))
+
+    @app.get("/api/images/{image_id}/display.png")
+    def image_png(image_id: str) -> Response:
+        return Response(_entry(store, image_id).display_png, media_type="image/png")
+
+    @app.post("/api/images/{image_id}/candidates")
+    def candidates(image_id: str, body: _SpacingBody | None = None) -> dict[str, Any]:
+        entry = _entry(store, image_id)
+        spacing = body.pixel_spacing_mm if body is not None else None
+        return {"candidates": find_candidates(entry.mammogram, pixel_spacing_mm=spacing)}
+
+    @app.post("/api/images/{image_id}/analyse")
+    def analyse_roi(image_id: str, body: _ROIBody) -> dict[str, Any]:
+        entry = _entry(store, image_id)
+        roi = ROI(body.x, body.y, body.radius)
+        if not roi.overlaps(entry.mammogram.shape):
+            raise ROIError(
+                f"ROI centre ({roi.x:g}, {roi.y:g}) radius {roi.radius:g} lies outside the "
+                f"{entry.mammogram.shape[1]}x{entry.mammogram.shape[0]} image"
+            )
+        result = analyse(entry.mammogram, roi, pixel_spacing_mm=body.pixel_spacing_mm, model=model)
+        payload = analysis_to_dict(result, model=model)
+        payload["image"] = {
+            "name": entry.name,
+            "width": entry.mammogram.shape[1],
+            "height": entry.mammogram.shape[0],
+        }
+        result_id = store.add_result(entry, (result, payload))
+        payload["result_id"] = result_id
+        base = f"/api/images/{image_id}/results/{result_id}"
+        payload["exports"] = {"overlay_png": f"{base}/overlay.png", "result_json": f"{base}/result.json"}
+        return payload
+
+    @app.get("/api/images/{image_id}/results/{result_id}/overlay.png")
+    def export_overlay(image_id: str, result_id: str) -> Response:
+        entry = _entry(store, image_id)
+        result, _ = _result(store, entry, result_id)
+        return Response(
+            overlay_png(result),
+            media_type="image/png",
+            headers={"Content-Disposition": f'attachment; filename="{_stem(entry.name)}-overlay.png"'},
+        )
+
+    @app.get("/api/images/{image_id}/results/{result_id}/result.json")
+    def export_json(image_id: str, result_id: str) -> Response:
+        entry = _entry(store, image_id)
+        _, payload = _result(store, entry, result_id)
+        exported = {k: v for k, v in payload.items() if k not in ("exports",)}
+        exported["calcifications"] = {k: v for k, v in payload["calcifications"].items() if k != "layer"}
+        exported["mammocad_version"] = __version__
+        return Response(
+            json.dumps(exported, indent=2),
+            media_type="application/json",
+            headers={"Content-Disposition": f'attachment; filename="{_stem(entry.name)}-result.json"'},
+        )
+
+    @app.get("/api/data")
+    def data_listing() -> dict[str, Any]:
+        return _data(data).listing()
+
+    @app.post("/api/data/table")
+    def data_table(body: _DataPathBody) -> dict[str, Any]:
+        return {"path": body.path, "rows": _data(data).read_table(body.path)}
+
+    @app.post("/api/data/open")
+    def data_open(body: _DataPathBody) -> dict[str, Any]:
+        mammogram = _data(data).open_image(body.path, pixel_spacing_mm=body.pixel_spacing_mm)
+        return _image_info(_store_image(store, body.path, mammogram))
+
+    return app
+
+
+def _too_large(name: str, max_bytes: int) -> HTTPException:
+    return HTTPException(
+        status_code=413,
+        detail=f"{name}: upload is larger than the limit of {max_bytes / 1e6:g} MB "
+        "(start the viewer with a larger --max-upload-mb to accept it)",
+    )
+
+
+def _require_image(head: bytes | bytearray, name: str) -> None:
+    if sniff_image_type(bytes(head[:SNIFF_BYTES])) is None:
+        raise UploadError(
+            f"{name}: not an image mammocad reads; expected DICOM (with its 128-byte preamble and "
+            "'DICM'), PNG, JPEG, TIFF or PGM content",
+            status_code=415,
+        )
+
+
+def _store_image(store: ImageStore, name: str, mammogram: Mammogram) -> StoredImage:
+    return store.add(name, mammogram, display_png(mammogram))
+
+
+def _image_info(entry: StoredImage) -> dict[str, Any]:
+    mg = entry.mammogram
+    return {
+        "image_id": entry.image_id,
+        "name": entry.name,
+        "width": mg.shape[1],
+        "height": mg.shape[0],
+        "pixel_spacing_mm": mg.pixel_spacing_mm,
+        "laterality": mg.laterality,
+        "view": mg.view,
+        "display_url": f"/api/images/{entry.image_id}/display.png",
+    }
+
+
+def _entry(store: ImageStore, image_id: str) -> StoredImage:
+    entry = store.get(image_id)
+    if entry is None:
+        raise HTTPException(
+            status_code=404,
+            detail="image not found: it was never opened, or it was dropped to make room; open it again",
+        )
+    return entry
+
+
+def _result(store: ImageStore, entry: StoredImage, result_id: str) -> Any:
+    result = store.get_result(entry, result_id)
+    if result is None:
+        raise HTTPException(status_code=404, detail="result not found: run the analysis again")
+    return result
+
+
+def _data(data: DataFolder | None) -> DataFolder:
+    if data is None:
+        raise HTTPException(status_code=404, detail="no data folder: start the viewer with --data DIR")
+    return data
+
+
+def _stem(name: str) -> str:
+    stem = Path(name).stem or "mammogram"
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in stem)[:80]
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    """Map mammocad's errors to HTTP answers with a one-line ``detail``."""
+
+    def _answer(status: int, message: str) -> JSONResponse:
+        return JSONResponse(status_code=status, content={"detail": message})
+
+    @app.exception_handler(UploadError)
+    async def upload_error(request: Request, exc: UploadError) -> JSONResponse:
+        return _answer(exc.status_code, str(exc))
+
+    @app.exception_handler(DataPathError)
+    async def data_path_error(request: Request, exc: DataPathError) -> JSONResponse:
+        return _answer(exc.status_code, str(exc))
+
+    @app.exception_handler(StageUnavailable)
+    async def stage_unavailable(request: Request, exc: StageUnavailable) -> JSONResponse:
+        return _answer(503, str(exc))
+
+    @app.exception_handler(MammocadError)
+    async def mammocad_error(request: Request, exc: MammocadError) -> JSONResponse:
+        return _answer(422, str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        parts = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "request body"
+            parts.append(f"{where}: {err.get('msg', 'invalid')}")
+        return _answer(422, "; ".join(parts) or "invalid request")
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Log the type and place only: messages from deep inside readers may quote file content.
+        log.error("internal error on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+        return _answer(500, f"internal error ({type(exc).__name__}); the server is still running")

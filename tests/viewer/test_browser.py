@@ -1,0 +1,170 @@
+"""Drive the real page in headless Chromium: open an image, place an ROI, see overlay and probability.
+
+Needs Debian's ``chromium`` (``/usr/bin/chromium``) and Playwright's Python client;
+skipped with a reason where either is absent. The server is a real uvicorn on a
+free loopback port, in a thread.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "images" / "viewer.png"
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(model_dir: Path) -> Iterator[str]:
+    import uvicorn
+
+    from mammocad.viewer import create_app
+
+    port = _free_port()
+    config = uvicorn.Config(
+        create_app(model_dir=model_dir), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+    )
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    started = threading.Event()
+    # uvicorn sets .started once it listens; wait on it without sleeping blindly.
+    for _ in range(200):
+        if srv.started:
+            started.set()
+            break
+        thread.join(timeout=0.05)
+    if not started.is_set():
+        srv.should_exit = True
+        pytest.fail("uvicorn did not start within 10 s")
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def page(server: str):
+    if not CHROMIUM.is_file():
+        pytest.skip(f"{CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium)")
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="playwright (Python client) is not installed"
+    )
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 860}, accept_downloads=True)
+        pg = context.new_page()
+        errors: list[str] = []
+        pg.on("pageerror", lambda exc: errors.append(str(exc)))
+        pg.goto(server + "/")
+        yield pg
+        context.close()
+        browser.close()
+        assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def test_open_place_roi_analyse(page, case, case_dicom, tmp_path):
+    dicom = tmp_path / "study.dcm"
+    dicom.write_bytes(case_dicom)
+
+    page.wait_for_function("() => document.getElementById('model-badge').textContent.includes('lda')")
+    assert "test AUC 0.813" in page.inner_text("#model-badge")
+    page.wait_for_function(
+        "() => document.querySelectorAll('#features tbody tr[data-feature]').length === 41"
+    )
+
+    page.set_input_files("#file-input", str(dicom))
+    page.wait_for_function("() => document.getElementById('image-name').textContent === 'study.dcm'")
+    assert page.input_value("#spacing") == str(case.pixel_spacing_mm)
+
+    # Drag from the mass centre outwards: centre and radius of the ROI.
+    x, y, radius = case.mass_roi
+    start = page.evaluate(f"window.mammocadViewer.imageToPage({x}, {y})")
+    edge = page.evaluate(f"window.mammocadViewer.imageToPage({x + radius}, {y})")
+    page.mouse.move(start["x"], start["y"])
+    page.mouse.down()
+    page.mouse.move((start["x"] + edge["x"]) / 2, start["y"], steps=3)
+    page.mouse.move(edge["x"], edge["y"], steps=3)
+    page.mouse.up()
+    roi = page.evaluate("window.mammocadViewer.state.roi")
+    assert roi["x"] == pytest.approx(x, abs=2) and roi["y"] == pytest.approx(y, abs=2)
+    assert roi["radius"] == pytest.approx(radius, rel=0.1)
+
+    page.click("#analyse-btn")
+    page.wait_for_function("() => document.getElementById('probability').textContent.includes('%')")
+    probability = float(page.inner_text("#probability").split()[0])
+    assert 0.0 <= probability <= 100.0
+    assert "lda" in page.inner_text("#probability-note")
+    result = page.evaluate("window.mammocadViewer.state.result")
+    assert len(result["mass"]["contour_xy"]) > 10
+    assert page.evaluate("window.mammocadViewer.state.calcLayer !== null")
+    values = page.locator("#features tbody tr[data-feature] td.num").all_inner_texts()
+    assert len(values) == 41 and not any(v.startswith("undefined") for v in values)
+
+    # The overlay is drawn: mass-contour red appears on the canvas, and disappears when toggled off.
+    red_pixels = """() => {
+        const c = document.getElementById('canvas');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let n = 0;
+        for (let i = 0; i < d.length; i += 4) if (d[i] > 200 && d[i + 1] < 80 && d[i + 2] < 80) n++;
+        return n;
+    }"""
+    assert page.evaluate(red_pixels) > 50
+    page.uncheck("#show-mass")
+    assert page.evaluate(red_pixels) == 0
+    page.check("#show-mass")
+
+    with page.expect_download() as download:
+        page.click("#export-png")
+    assert download.value.suggested_filename == "study-overlay.png"
+
+    # A click (no drag) on the calcification cluster places a 5 mm ROI there; analyse it too.
+    x, y, _ = case.calc_roi
+    point = page.evaluate(f"window.mammocadViewer.imageToPage({x}, {y})")
+    page.mouse.click(point["x"], point["y"])
+    roi = page.evaluate("window.mammocadViewer.state.roi")
+    assert roi["radius"] == pytest.approx(5.0 / case.pixel_spacing_mm)
+    page.click("#analyse-btn")
+    page.wait_for_function("() => document.getElementById('calc-count').textContent !== '0'")
+    assert int(page.inner_text("#calc-count")) >= 3
+    yellow_pixels = red_pixels.replace("d[i] > 200 && d[i + 1] < 80", "d[i] > 200 && d[i + 1] > 200")
+    assert page.evaluate(yellow_pixels) > 5
+
+    page.screenshot(path=str(tmp_path / "viewer.png"))
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(tmp_path / "viewer.png", SCREENSHOT)
+
+
+def test_bad_upload_shows_a_message_and_page_keeps_working(page, tmp_path, case_png):
+    bad = tmp_path / "notes.png"
+    bad.write_bytes(b"this is not an image at all\n" * 10)
+    page.set_input_files("#file-input", str(bad))
+    page.wait_for_selector("#message:not([hidden])")
+    assert "notes.png" in page.inner_text("#message") and "not an image" in page.inner_text("#message")
+    good = tmp_path / "good.png"
+    good.write_bytes(case_png)
+    page.set_input_files("#file-input", str(good))
+    page.wait_for_function("() => document.getElementById('image-name').textContent === 'good.png'")
+    assert page.input_value("#spacing") == ""  # PNG carries no spacing: the user is asked for it
