@@ -49,8 +49,18 @@ def main() -> int:
     args.out.mkdir(parents=True)
     table = args.out / "mias_lesions.csv"
     write_lesion_table(with_roi, table)
-    cmd = [sys.executable, "-m", "mammocad.cli", "reproduce", str(table), "--out", str(args.out / "run"),
-           "--seed", str(args.seed), "--quiet"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "mammocad.cli",
+        "reproduce",
+        str(table),
+        "--out",
+        str(args.out / "run"),
+        "--seed",
+        str(args.seed),
+        "--quiet",
+    ]
     if args.workers:
         cmd += ["--workers", str(args.workers)]
     load_before = os.getloadavg()
@@ -66,8 +76,12 @@ def main() -> int:
     rows = []
     for _, r in table_csv.iterrows():
         paper = PAPER_TABLES.get(r["scenario"], {}).get(r["model"])
-        rows.append({**{k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in r.items()},
-                     "paper": paper})
+        rows.append(
+            {
+                **{k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in r.items()},
+                "paper": paper,
+            }
+        )
     record = {
         "benchmark": "reproduce_mias",
         "command": " ".join(["mammocad"] + cmd[3:]),
@@ -85,7 +99,9 @@ def main() -> int:
         "stderr_tail": proc.stderr[-2000:],
     }
     HERE.joinpath("results").mkdir(exist_ok=True)
-    atomic_write_text(HERE / "results" / "reproduce_mias.json", json.dumps(record, indent=2, default=str) + "\n")
+    atomic_write_text(
+        HERE / "results" / "reproduce_mias.json", json.dumps(record, indent=2, default=str) + "\n"
+    )
     print(f"mammocad reproduce on mini-MIAS ({len(with_roi)} lesions): {wall:.1f} s (goal < {GOAL_S:.0f} s)")
     return 0
 

@@ -115,12 +115,17 @@ def test_real_ge_dicom_voi_lut_spacing_laterality(data_root: Path) -> None:
     assert mg.pixels.dtype == np.float32
     assert mg.pixel_spacing_mm == pytest.approx(0.0941, abs=1e-4)  # Imager Pixel Spacing only
     assert (mg.laterality, mg.view) == ("R", "MLO")
-    # The first VOI LUT (LUTDescriptor 3447 entries, 12-bit output) was applied:
-    # the result lies in the LUT's output range, not in the 12-bit stored range.
+    # Reference: the first VOI LUT of the file applied by hand (PS3.3 C.11.2.1.1): stored
+    # values below the first mapped value take the first entry, above the last the last.
+    # Rescale is the identity here (slope 1, intercept 0).
     ds = pydicom.dcmread(path)
-    lut = np.asarray(ds.VOILUTSequence[0].LUTData)
-    assert mg.pixels.min() >= lut.min() and mg.pixels.max() <= lut.max()
-    assert not np.array_equal(mg.pixels, ds.pixel_array.astype(np.float32))
+    item = ds.VOILUTSequence[0]
+    entries, first_mapped, _ = item.LUTDescriptor
+    lut = np.asarray(item.LUTData)
+    stored = ds.pixel_array.astype(np.int64)
+    expected = lut[np.clip(stored - first_mapped, 0, entries - 1)]
+    np.testing.assert_array_equal(mg.pixels, expected.astype(np.float32))
+    assert not np.array_equal(expected, stored)  # the LUT is not the identity
 
 
 @pytest.mark.realdata

@@ -137,27 +137,33 @@ def manifest_csv(
 @app.command()
 @guarded
 def synth(
-    n: Annotated[int, typer.Option("--n", "-n", help="Number of images to draw (pairs CC/MLO per patient).")],
+    n: Annotated[int, typer.Option("--n", "-n", help="Number of images to draw (CC then MLO per patient).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder: images/, masks/, lesions.csv.")],
     seed: Annotated[int, typer.Option("--seed", help="Seed of the cohort; same seed, same files.")] = 0,
     size: Annotated[int, typer.Option("--size", help="Image edge in pixels.")] = 1024,
     pixel_spacing_mm: Annotated[float, typer.Option("--pixel-spacing-mm", help="Pixel edge in mm.")] = 0.1,
     calc_contrast: Annotated[
-        float, typer.Option("--calc-contrast", help="Peak grey-level contrast of a calcification.")
-    ] = 30.0,
+        float | None,
+        typer.Option("--calc-contrast", help="Peak grey-level contrast of a calcification (default 30)."),
+    ] = None,
     mass_contrast: Annotated[
-        float, typer.Option("--mass-contrast", help="Grey-level contrast at a mass centre.")
-    ] = 18.0,
-    noise: Annotated[float, typer.Option("--noise", help="Noise standard deviation at mid-grey.")] = 2.5,
+        float | None,
+        typer.Option("--mass-contrast", help="Grey-level contrast at a mass centre (default 20)."),
+    ] = None,
+    noise: Annotated[
+        float | None,
+        typer.Option("--noise", help="Noise standard deviation at mid-grey, grey levels (default 2.5)."),
+    ] = None,
     quiet: Quiet = False,
 ) -> None:
     """Write synthetic mammograms with exact lesion masks and a lesion table."""
     from mammocad.datasets import summarise
     from mammocad.synth import make_cohort
 
+    given = {"calc_contrast": calc_contrast, "mass_contrast": mass_contrast, "noise": noise}
+    options = {name: value for name, value in given.items() if value is not None}
     table = make_cohort(
-        n, out, seed=seed, size=size, pixel_spacing_mm=pixel_spacing_mm, progress=not quiet,
-        calc_contrast=calc_contrast, mass_contrast=mass_contrast, noise=noise,
+        n, out, seed=seed, size=size, pixel_spacing_mm=pixel_spacing_mm, progress=not quiet, **options
     )
     say(f"wrote {n} images to {out}: {summarise(table)}", quiet)
 
@@ -206,6 +212,58 @@ def segment_command(
 
 
 # --- features (issue 4) --------------------------------------------------------------
+
+
+@app.command("features")
+@guarded
+def features_command(
+    lesions: Annotated[
+        Path | None, typer.Argument(help="Lesion table (CSV) to measure; not needed with --list.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Feature table to write (.parquet or .csv); rerun to resume.")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", help="Run on a local Dask cluster of N worker processes.")
+    ] = None,
+    scheduler: Annotated[
+        str | None, typer.Option("--scheduler", help="Run on an existing Dask cluster (tcp://HOST:PORT).")
+    ] = None,
+    list_features: Annotated[
+        bool, typer.Option("--list", help="Print the 41 registered features and exit.")
+    ] = False,
+    markdown: Annotated[bool, typer.Option("--markdown", help="With --list: print docs/features.md.")] = False,
+    quiet: Quiet = False,
+) -> None:
+    """Measure the paper's 41 features of every lesion of a lesion table (resumable)."""
+    import warnings
+
+    from mammocad.errors import FeatureError
+
+    if list_features:
+        from mammocad.features.registry import registry_markdown, registry_text
+
+        typer.echo(registry_markdown() if markdown else registry_text(), nl=False)
+        return
+    if lesions is None or out is None:
+        raise FeatureError("give a lesion table and --out FEATURES.parquet (or --list)")
+    from mammocad.datasets import read_lesion_table
+    from mammocad.features import extract_table
+    from mammocad.parallel import check_execution
+
+    check_execution(workers, scheduler)
+    table = read_lesion_table(lesions)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        result = extract_table(table, out, workers=workers, scheduler=scheduler, progress=not quiet)
+    skipped = result.attrs["skipped"]
+    for item in skipped:
+        typer.echo(f"warning: lesion {item['lesion_id']} skipped: {item['reason']}", err=True)
+    say(
+        f"wrote {out}: {len(result)} lesions x 41 features ({result.attrs['computed']} measured now, "
+        f"{result.attrs['resumed']} already there, {len(skipped)} skipped)",
+        quiet,
+    )
 
 # --- train / predict (issue 5) -------------------------------------------------------
 
@@ -292,15 +350,30 @@ def _print_results(result: Any, quiet: bool) -> None:
 @app.command()
 @guarded
 def reproduce(
-    data: Annotated[Path, typer.Argument(help="Lesion table CSV (features extracted and cached) or feature table (.parquet/.csv).")],
+    data: Annotated[
+        Path,
+        typer.Argument(
+            help="Lesion table CSV (features extracted and cached) or feature table (.parquet/.csv)."
+        ),
+    ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (results, figures, report.html).")],
-    test_fraction: Annotated[float, typer.Option(help="Fraction of patients held out for the test (paper: 204/1204 = 0.17).")] = 0.2,
+    test_fraction: Annotated[
+        float, typer.Option(help="Fraction of patients held out for the test (paper: 204/1204 = 0.17).")
+    ] = 0.2,
     seed: Annotated[int, typer.Option(help="Seed of the split, model selection and bootstrap.")] = 0,
-    split_column: Annotated[str | None, typer.Option(help="Column with train/test per row instead of a random split.")] = None,
-    models: Annotated[str | None, typer.Option(help="Comma-separated models (default: sae,svm,knn,lda + baseline).")] = None,
-    scenarios: Annotated[str, typer.Option(help="Comma-separated scenarios.")] = "calcification,mass,combined",
+    split_column: Annotated[
+        str | None, typer.Option(help="Column with train/test per row instead of a random split.")
+    ] = None,
+    models: Annotated[
+        str | None, typer.Option(help="Comma-separated models (default: sae,svm,knn,lda + baseline).")
+    ] = None,
+    scenarios: Annotated[
+        str, typer.Option(help="Comma-separated scenarios.")
+    ] = "calcification,mass,combined",
     n_splits: Annotated[int, typer.Option(help="Cross-validation folds on the training group.")] = 10,
-    n_bootstrap: Annotated[int, typer.Option(help="Patient-bootstrap resamples for the confidence intervals.")] = 2000,
+    n_bootstrap: Annotated[
+        int, typer.Option(help="Patient-bootstrap resamples for the confidence intervals.")
+    ] = 2000,
     workers: Annotated[int | None, typer.Option(help="Local Dask workers for feature extraction.")] = None,
     quiet: Quiet = False,
 ) -> None:
@@ -333,7 +406,9 @@ def demo(
     seed: Annotated[int, typer.Option(help="Seed of the cohort and the experiment.")] = 0,
     mias: Annotated[
         bool | None,
-        typer.Option("--mias/--no-mias", help="Also run on mini-MIAS ($MAMMOCAD_DATA/mias); default: when available."),
+        typer.Option(
+            "--mias/--no-mias", help="Also run on mini-MIAS ($MAMMOCAD_DATA/mias); default: when available."
+        ),
     ] = None,
     workers: Annotated[int | None, typer.Option(help="Local Dask workers for feature extraction.")] = None,
     quiet: Quiet = False,
@@ -349,7 +424,9 @@ def demo(
     if mias and not available:
         raise MammocadError("--mias: set MAMMOCAD_DATA to a folder holding mias/Info.txt")
     use_mias = available if mias is None else mias
-    runs = run_demo(out, n=n, seed=seed, mias_dir=mias_dir if use_mias else None, workers=workers, progress=not quiet)
+    runs = run_demo(
+        out, n=n, seed=seed, mias_dir=mias_dir if use_mias else None, workers=workers, progress=not quiet
+    )
     for name, run in runs.items():
         say(f"{name}:", quiet)
         _print_results(run.result, quiet)
@@ -359,7 +436,7 @@ def demo(
 # --- serve (issue 7) -----------------------------------------------------------------
 
 
-_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+_SERVE_LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 @app.command()
@@ -370,11 +447,12 @@ def serve(
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port.")] = 8000,
     model: Annotated[
-        Path | None, typer.Option("--model", help="Model folder (from `mammocad train`) for the malignancy probability.")
+        Path | None,
+        typer.Option("--model", help="Model folder (from `mammocad train`) for the malignancy probability."),
     ] = None,
     data: Annotated[
         Path | None,
-        typer.Option("--data", help="Folder whose images and lesion tables the page may open (nothing outside it)."),
+        typer.Option("--data", help="Folder whose images and lesion tables the page may open (only these)."),
     ] = None,
     max_upload_mb: Annotated[
         float, typer.Option("--max-upload-mb", min=0.001, help="Largest accepted upload, in MB.")
@@ -384,10 +462,16 @@ def serve(
     """Start the local web viewer: open a mammogram, place an ROI, see segmentation, features, probability."""
     import uvicorn
 
-    from mammocad.viewer import create_app
+    from mammocad.viewer import LOCAL_HOSTS, create_app
 
-    web_app = create_app(model_dir=model, data_dir=data, max_upload_mb=max_upload_mb)
-    if host not in _LOOPBACK_HOSTS:
+    # Served on this computer only, answer only to local host names (no DNS rebinding).
+    web_app = create_app(
+        model_dir=model,
+        data_dir=data,
+        max_upload_mb=max_upload_mb,
+        allowed_hosts=LOCAL_HOSTS if host in LOCAL_HOSTS else None,
+    )
+    if host not in _SERVE_LOOPBACK_HOSTS:
         typer.echo(
             f"warning: listening on {host}: other computers on the network can open the viewer "
             "and upload images; it has no login. Use the default 127.0.0.1 unless you need this.",
@@ -396,7 +480,6 @@ def serve(
     shown = f"[{host}]" if ":" in host else host
     say(f"mammocad viewer on http://{shown}:{port}/  (Ctrl+C to stop)", quiet)
     uvicorn.run(web_app, host=host, port=port, log_level="warning" if quiet else "info", server_header=False)
-
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -43,7 +43,7 @@ How an image is made
 
 Difficulty
 ----------
-``calc_contrast`` (default 30 grey levels) and ``mass_contrast`` (default 18 grey
+``calc_contrast`` (default 30 grey levels) and ``mass_contrast`` (default 20 grey
 levels) are the peak grey-level increments of a fully covered calcification pixel
 and of a mass centre over the tissue underneath, before blurring and noise; each
 lesion draws its own contrast from ``U(0.7, 1.3)`` times the default. ``noise``
@@ -94,7 +94,7 @@ VIEWS: tuple[str, ...] = ("CC", "MLO")
 #: Peak grey-level increment of a fully covered calcification pixel (before PSF and noise).
 DEFAULT_CALC_CONTRAST = 30.0
 #: Grey-level increment at the centre of a mass over the tissue underneath.
-DEFAULT_MASS_CONTRAST = 18.0
+DEFAULT_MASS_CONTRAST = 20.0
 #: Standard deviation of the noise at mid-grey (grey levels).
 DEFAULT_NOISE = 2.5
 #: Standard deviation of the Gaussian point-spread function, in millimetres.
@@ -461,9 +461,9 @@ def _parenchyma(rng: np.random.Generator, anatomy: _Anatomy, density: float, spa
     lobule_field = _power_law_field(rng, shape, 3.0, spacing_mm / rng.uniform(5.0, 9.0))
     gy, gx = np.gradient(lobule_field)
     distance = np.abs(lobule_field) / (np.sqrt(gy * gy + gx * gx) + np.float32(1e-6))
-    septum_width = max(0.12 / spacing_mm, 0.7)
+    septum_width = max(0.15 / spacing_mm, 0.7)
     septa = np.exp(-0.5 * (distance / septum_width) ** 2)
-    tissue += rng.uniform(10.0, 18.0) * septa * (1.0 - 0.6 * gland)
+    tissue += rng.uniform(6.0, 12.0) * septa * (1.0 - 0.6 * gland)
 
     strand_sigma = max(0.2 / spacing_mm, 0.8)
     n_strands = int(rng.integers(80, 160))
@@ -481,8 +481,10 @@ def _parenchyma(rng: np.random.Generator, anatomy: _Anatomy, density: float, spa
         )
         # The muscle brightens towards the chest wall, with its own fibrous texture.
         xs_frac = np.clip(1.0 - xs[:, sl[1]] / max(float(cols.max()), 1.0), 0.0, 1.0)
-        muscle = rng.uniform(150.0, 175.0) + rng.uniform(15.0, 35.0) * xs_frac + 5.0 * texture[sl]
+        muscle = gland_level * rng.uniform(0.8, 0.95) + rng.uniform(10.0, 30.0) * xs_frac + 6.0 * texture[sl]
+        # Breast tissue overlapping the muscle still shows through a little.
         soft = ndi.gaussian_filter(anatomy.pectoral[sl].astype(np.float32), sigma, truncate=3.0)
+        soft *= np.float32(rng.uniform(0.75, 0.9))
         tissue[sl] = tissue[sl] * (1.0 - soft) + muscle * soft
 
     falloff = max(0.15 * a, 5.0)
@@ -512,16 +514,16 @@ def _film_label(
         if breast[rs, cs].any():
             continue
         card = np.full((h, w), rng.uniform(200.0, 240.0), dtype=np.float32)
-        rows = int(rng.integers(1, 3))
-        glyph_h = max(h // (2 * rows + 1), 2)
-        for line in range(rows):
+        lines = int(rng.integers(2, 4))
+        glyph_h = max(h // (2 * lines + 1), 2)
+        glyph_w = max(int(glyph_h * 0.6), 1)
+        for line in range(lines):
             top = glyph_h * (2 * line + 1)
-            col = max(w // 8, 1)
-            while col < w - w // 8:
-                gw = int(rng.integers(max(glyph_h // 2, 1), glyph_h + 1))
-                if rng.random() < 0.85:
-                    card[top : top + glyph_h, col : col + gw] = rng.uniform(20.0, 60.0)
-                col += gw + max(glyph_h // 3, 1)
+            col = max(w // 10, 1)
+            while col + glyph_w < w - w // 10:
+                if rng.random() < 0.8:
+                    card[top : top + glyph_h, col : col + glyph_w] = rng.uniform(20.0, 60.0)
+                col += glyph_w + max(glyph_h // 3, 1)
         return (slice(r0, r0 + h), slice(c0, c0 + w)), card
     return None
 
@@ -651,17 +653,21 @@ def _calcification_cluster(
     pathology: str,
     px_per_mm: float,
     contrast: float,
+    scale: float = 1.0,
 ) -> tuple[np.ndarray, np.ndarray, str] | None:
-    """Labels and drawn grey levels of one cluster, or None if it does not fit."""
+    """Labels and drawn grey levels of one cluster, or None if it does not fit.
+
+    ``scale`` < 1 shrinks the cluster's extent (not its calcifications) to fit.
+    """
     if pathology == "benign":
         n_target = int(rng.integers(3, 9))
-        cluster_r = rng.uniform(3.0, 6.0) * px_per_mm
+        cluster_r = min(rng.uniform(3.0, 6.0) * px_per_mm, 0.12 * shape[0]) * scale
         base_d = rng.uniform(0.4, 0.9)
         margin = cluster_r + 1.0 * px_per_mm
     else:
         n_target = int(rng.integers(8, 31))
         # Long enough to string the calcifications along it, about half a millimetre apart.
-        duct_len = min(max(n_target * rng.uniform(0.3, 0.45), 3.0), 9.0) * px_per_mm
+        duct_len = min(min(max(n_target * rng.uniform(0.3, 0.45), 3.0), 9.0) * px_per_mm, 0.12 * shape[0]) * scale
         base_d = 0.0
         margin = 0.5 * duct_len + 0.5 * px_per_mm
     centre = _place_centre(rng, allowed, margin)
@@ -705,7 +711,7 @@ def _calcification_cluster(
         if not allowed[sl][obj].all():
             continue
         # Keep a clear gap to the other objects: benign ones sparse, malignant ones a pixel apart.
-        gap = max(int(round(1.2 * px_per_mm)), 2) if pathology == "benign" else 1
+        gap = max(int(round(min(1.2 * px_per_mm, 0.3 * cluster_r))), 2) if pathology == "benign" else 1
         r0, c0 = sl[0].start, sl[1].start
         big_sl = (
             slice(max(r0 - gap, 0), min(sl[0].stop + gap, shape[0])),
@@ -729,6 +735,56 @@ def _calcification_cluster(
     return labels, drawn, "round" if pathology == "benign" else "pleomorphic"
 
 
+def _union_render(
+    shape: tuple[int, int],
+    s: int,
+    parts: Sequence[
+        tuple[
+            tuple[float, float, float, float],
+            Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]],
+        ]
+    ],
+) -> tuple[tuple[slice, slice], np.ndarray, np.ndarray] | None:
+    """Exact coverage of a union of shapes, painted on one super-sampled canvas.
+
+    Each part is evaluated only over its own bounding box; the canvas keeps the
+    union of the insides and the maximum of the intensities.
+    """
+    lo_y = min(b[0] for b, _ in parts)
+    hi_y = max(b[1] for b, _ in parts)
+    lo_x = min(b[2] for b, _ in parts)
+    hi_x = max(b[3] for b, _ in parts)
+    r0, r1, c0, c1 = _patch_bounds(lo_y, hi_y, lo_x, hi_x, shape)
+    if r1 <= r0 or c1 <= c0:
+        return None
+    h, w = r1 - r0, c1 - c0
+    inside_canvas = np.zeros((h * s, w * s), dtype=bool)
+    value_canvas = np.zeros((h * s, w * s), dtype=np.float32)
+    for bounds, inside_value in parts:
+        pr0, pr1, pc0, pc1 = _patch_bounds(*bounds, shape)
+        pr0, pr1, pc0, pc1 = max(pr0, r0), min(pr1, r1), max(pc0, c0), min(pc1, c1)
+        if pr1 <= pr0 or pc1 <= pc0:
+            continue
+        yy, xx = _subpixel_grid(pr0, pc0, pr1 - pr0, pc1 - pc0, s)
+        inside, value = inside_value(yy, xx)
+        region = (slice((pr0 - r0) * s, (pr1 - r0) * s), slice((pc0 - c0) * s, (pc1 - c0) * s))
+        inside_canvas[region] |= inside
+        np.maximum(value_canvas[region], value, out=value_canvas[region])
+    coverage = _block_mean(inside_canvas.astype(np.float32), h, w, s)
+    intensity = _block_mean(value_canvas, h, w, s)
+    return (slice(r0, r1), slice(c0, c1)), coverage, intensity
+
+
+@dataclass(frozen=True)
+class _DrawnMass:
+    labels: np.ndarray
+    drawn: np.ndarray  # grey levels added, image-shaped
+    weight: np.ndarray  # 0..1: how far the tissue under the mass is made homogeneous
+    window: tuple[slice, slice]
+    radius: float
+    subtype: str
+
+
 def _mass(
     rng: np.random.Generator,
     shape: tuple[int, int],
@@ -736,16 +792,21 @@ def _mass(
     pathology: str,
     px_per_mm: float,
     contrast: float,
-) -> tuple[np.ndarray, np.ndarray, str] | None:
-    """Mask and drawn grey levels of one mass, or None if it does not fit."""
+    scale: float = 1.0,
+) -> _DrawnMass | None:
+    """One mass: mask, added grey levels and homogenisation weight, or None if it does not fit.
+
+    ``scale`` < 1 shrinks the mass to fit.
+    """
     size = shape[0]
-    radius = min(rng.uniform(3.0, 8.0) * px_per_mm, 0.07 * size)
+    radius = min(rng.uniform(3.0, 8.0) * px_per_mm, 0.07 * size) * scale
     if pathology == "benign":
         subtype = "circumscribed"
         harmonics = tuple((k, rng.normal(0, 0.03), rng.uniform(0, 2 * np.pi)) for k in (2, 3, 4))
         aspect = rng.uniform(0.6, 0.95)
         n_spicules = 0
         margin_blur = 0.12 * px_per_mm
+        homogeneity = 0.6
     else:
         subtype = "spiculated" if rng.random() < 0.6 else "ill-defined"
         harmonics = tuple(
@@ -754,6 +815,7 @@ def _mass(
         aspect = rng.uniform(0.75, 1.0)
         n_spicules = int(rng.integers(7, 17)) if subtype == "spiculated" else 0
         margin_blur = (0.25 if subtype == "spiculated" else rng.uniform(0.5, 1.5)) * px_per_mm
+        homogeneity = 0.5
     spicule_len = 0.8 * radius if n_spicules else 0.0
     reach = radius * 1.6 + spicule_len + 2.0 * margin_blur
     centre = _place_centre(rng, allowed, reach)
@@ -762,66 +824,65 @@ def _mass(
     cy, cx = centre
     for _attempt in range(6):
         blob = _Radial(cy, cx, radius, aspect, rng.uniform(0, np.pi), harmonics)
-        spicules = []
+        extent = blob.extent()
+        parts: list = [
+            (
+                (cy - extent, cy + extent, cx - extent, cx + extent),
+                lambda yy, xx, blob=blob: blob.evaluate(yy, xx, 0.6),
+            )
+        ]
         for _ in range(n_spicules):
             theta = rng.uniform(0, 2 * np.pi)
             base = 0.8 * radius
             tip = radius * rng.uniform(1.4, 2.0)
             w0 = max(rng.uniform(0.35, 0.7) * px_per_mm, 1.5)
-            spicules.append(
-                _Segment(
-                    cy + base * math.sin(theta),
-                    cx + base * math.cos(theta),
-                    cy + tip * math.sin(theta),
-                    cx + tip * math.cos(theta),
-                    w0,
-                    0.8,
-                )
+            seg = _Segment(
+                cy + base * math.sin(theta),
+                cx + base * math.cos(theta),
+                cy + tip * math.sin(theta),
+                cx + tip * math.cos(theta),
+                w0,
+                0.8,
             )
-        extent = blob.extent()
-        rendered = _render(
-            shape,
-            (cy - extent, cy + extent, cx - extent, cx + extent),
-            _MASS_SUPERSAMPLE,
-            lambda yy, xx, blob=blob: blob.evaluate(yy, xx, 0.6),
-        )
+
+            def spicule(yy: np.ndarray, xx: np.ndarray, seg: _Segment = seg) -> tuple[np.ndarray, np.ndarray]:
+                inside = seg.evaluate(yy, xx)
+                return inside, np.float32(0.8) * inside
+
+            parts.append((seg.bounds(), spicule))
+        rendered = _union_render(shape, _MASS_SUPERSAMPLE, parts)
         if rendered is None:
             return None
-        core_sl, core_cov, core_val = rendered
-        coverage = np.zeros(shape, dtype=np.float32)
-        value = np.zeros(shape, dtype=np.float32)
-        coverage[core_sl] = core_cov
-        value[core_sl] = core_val
-        for seg in spicules:
-            spic = _render(
-                shape,
-                seg.bounds(),
-                _MASS_SUPERSAMPLE,
-                lambda yy, xx, seg=seg: (lambda m: (m, 0.55 * m.astype(np.float32)))(seg.evaluate(yy, xx)),
-            )
-            if spic is None:
-                continue
-            sl, cov, val = spic
-            # Union of coverages is approximated by their maximum, which is exact where
-            # shapes do not share a pixel and a lower bound where they do.
-            coverage[sl] = np.maximum(coverage[sl], cov)
-            value[sl] = np.maximum(value[sl], val)
-        mask = coverage >= 0.5
-        if _single_component(mask):
+        window, coverage, value = rendered
+        mask_w = coverage >= 0.5
+        if _single_component(mask_w):
             break
         n_spicules = max(n_spicules - 3, 0)
     else:
         return None
+    # Room for the margin blur and the homogenisation around the mass.
+    pad = int(4 * max(margin_blur, 1.0)) + 1
+    r0, r1 = max(window[0].start - pad, 0), min(window[0].stop + pad, shape[0])
+    c0, c1 = max(window[1].start - pad, 0), min(window[1].stop + pad, shape[1])
+    big = (slice(r0, r1), slice(c0, c1))
+    inner = (
+        slice(window[0].start - r0, window[0].stop - r0),
+        slice(window[1].start - c0, window[1].stop - c0),
+    )
+    value_big = np.zeros((r1 - r0, c1 - c0), dtype=np.float32)
+    value_big[inner] = value
     if margin_blur > 0.3:
-        rows, cols = np.nonzero(value)
-        pad = int(4 * margin_blur) + 1
-        sl = (
-            slice(max(rows.min() - pad, 0), min(rows.max() + pad + 1, size)),
-            slice(max(cols.min() - pad, 0), min(cols.max() + pad + 1, shape[1])),
-        )
-        value[sl] = ndi.gaussian_filter(value[sl], margin_blur)
-    labels = mask.astype(np.int32)
-    return labels, np.float32(contrast) * value, subtype
+        value_big = ndi.gaussian_filter(value_big, margin_blur)
+    weight_big = np.zeros_like(value_big)
+    weight_big[inner] = coverage
+    weight_big = ndi.gaussian_filter(weight_big, max(margin_blur, 1.0)) * np.float32(homogeneity)
+    labels = np.zeros(shape, dtype=np.int32)
+    labels[window] = mask_w
+    drawn = np.zeros(shape, dtype=np.float32)
+    drawn[big] = np.float32(contrast) * value_big
+    weight = np.zeros(shape, dtype=np.float32)
+    weight[big] = weight_big
+    return _DrawnMass(labels, drawn, weight, big, radius, subtype)
 
 
 # --------------------------------------------------------------------------------------
@@ -925,9 +986,13 @@ def make_case(
     anatomy = _anatomy(rng, size, view)
     image = _parenchyma(rng, anatomy, density, spacing)
 
-    # Lesions lie at least 3 mm inside the skin and outside the pectoral muscle.
-    allowed = anatomy.breast & ~anatomy.pectoral & (anatomy.depth_px > 3.0 * px_per_mm)
-    allowed &= ~ndi.binary_dilation(anatomy.pectoral, iterations=max(int(2 * px_per_mm), 1))
+    # Lesions lie at least 3 mm (4 % of the image on small images) inside the skin, off the pectoral muscle.
+    allowed = anatomy.breast & ~anatomy.pectoral & (anatomy.depth_px > min(3.0 * px_per_mm, 0.04 * size))
+    if anatomy.pectoral.any():
+        grow = max(int(2 * px_per_mm), 1)
+        rows, cols = np.nonzero(anatomy.pectoral)
+        near = (slice(0, min(int(rows.max()) + grow + 2, size)), slice(0, min(int(cols.max()) + grow + 2, size)))
+        allowed[near] &= ~ndi.binary_dilation(anatomy.pectoral[near], iterations=grow)
     kinds = ["mass", "calcification"] if abnormality == "both" else [abnormality]
     drawn_total = np.zeros(shape, dtype=np.float32)
     found: list[tuple[str, np.ndarray, str, float]] = []
@@ -935,8 +1000,9 @@ def make_case(
         contrast = (mass_contrast if kind == "mass" else calc_contrast) * rng.uniform(0.7, 1.3)
         maker = _mass if kind == "mass" else _calcification_cluster
         result = None
-        for _ in range(4):
-            result = maker(rng, shape, allowed, pathology, px_per_mm, contrast)
+        for attempt in range(6):
+            # Lesions that do not fit (small images) are tried again, smaller.
+            result = maker(rng, shape, allowed, pathology, px_per_mm, contrast, 0.8 ** max(attempt - 1, 0))
             if result is not None:
                 break
         if result is None:
@@ -944,13 +1010,21 @@ def make_case(
                 f"could not fit a {pathology} {kind} in a {size}x{size} image at {spacing} mm/pixel; "
                 "use a larger size or a coarser pixel spacing"
             )
-        labels, drawn, subtype = result
+        if isinstance(result, _DrawnMass):
+            # A mass is a compact, homogeneous density: the tissue under it is
+            # blended towards its local mean before the mass's own density is added.
+            sl, weight = result.window, result.weight[result.window]
+            local = ndi.gaussian_filter(image[sl], max(0.5 * result.radius, 1.0))
+            image[sl] = image[sl] * (1.0 - weight) + local * weight
+            labels, drawn, subtype = result.labels, result.drawn, result.subtype
+        else:
+            labels, drawn, subtype = result
         drawn_total += drawn
         found.append((kind, labels, subtype, float(contrast)))
         # The next lesion keeps clear of this one's enclosing circle.
         x, y, radius = _enclosing(labels > 0)
         yy, xx = np.ogrid[0:size, 0:size]
-        allowed &= (yy - y) ** 2 + (xx - x) ** 2 > (radius + 2.0 * px_per_mm) ** 2
+        allowed &= (yy - y) ** 2 + (xx - x) ** 2 > (radius + min(2.0 * px_per_mm, 0.02 * size)) ** 2
 
     signal = image + drawn_total + np.float32(_BACKGROUND_LEVEL)
     if film_label:

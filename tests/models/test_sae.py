@@ -14,7 +14,9 @@ from mammocad.errors import ModelError
 from mammocad.models import StackedDenoisingAutoencoderClassifier as SAE
 
 # Small and quick, but able to learn the checks' toy problems.
-TINY = dict(hidden_layer_sizes=(16,), pretrain_epochs=2, finetune_epochs=40, learning_rate=0.02, random_state=0)
+TINY = dict(
+    hidden_layer_sizes=(16,), pretrain_epochs=2, finetune_epochs=40, learning_rate=0.02, random_state=0
+)
 
 
 @parametrize_with_checks([SAE(**TINY)])
@@ -42,10 +44,10 @@ def test_same_seed_gives_identical_probabilities() -> None:
 def test_fit_leaves_global_generators_alone() -> None:
     X, y = _data()
     torch_state = torch.random.get_rng_state().clone()
-    np_state = np.random.get_state()[1].copy()
+    np_state = np.random.get_state()[1].copy()  # noqa: NPY002 - the legacy global state is what must not move
     SAE(hidden_layer_sizes=(8,), pretrain_epochs=2, finetune_epochs=3, random_state=0).fit(X, y)
     assert torch.equal(torch.random.get_rng_state(), torch_state)
-    assert np.array_equal(np.random.get_state()[1], np_state)
+    assert np.array_equal(np.random.get_state()[1], np_state)  # noqa: NPY002
 
 
 def test_fit_keeps_torch_thread_count() -> None:
@@ -87,7 +89,9 @@ def test_learns_a_separable_problem_and_scores_proba_consistently() -> None:
     proba = clf.predict_proba(X)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
     # decision_function is the log-odds of classes_[1].
-    np.testing.assert_allclose(clf.decision_function(X), np.log(proba[:, 1] / proba[:, 0]), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(
+        clf.decision_function(X), np.log(proba[:, 1] / proba[:, 0]), rtol=1e-6, atol=1e-9
+    )
     assert 1 <= clf.best_epoch_ <= clf.n_iter_ == len(clf.loss_curve_) == len(clf.validation_loss_curve_)
 
 
@@ -103,7 +107,9 @@ def test_multiclass_and_string_labels() -> None:
 
 def test_gaussian_noise_option_runs_and_is_seeded() -> None:
     X, y = _data()
-    params = dict(hidden_layer_sizes=(8,), noise="gaussian", corruption=0.1, pretrain_epochs=3, finetune_epochs=3)
+    params = dict(
+        hidden_layer_sizes=(8,), noise="gaussian", corruption=0.1, pretrain_epochs=3, finetune_epochs=3
+    )
     a = SAE(random_state=1, **params).fit(X, y).predict_proba(X)
     b = SAE(random_state=1, **params).fit(X, y).predict_proba(X)
     assert a.tobytes() == b.tobytes()

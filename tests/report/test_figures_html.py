@@ -69,7 +69,9 @@ def test_figures_draw_every_model(result):
 def test_report_is_self_contained(tmp_path, result):
     path = write_report(result, tmp_path, dataset_name="toy", links={"other": "mias/report.html"})
     html = path.read_text()
-    assert not re.search(r"""(src|href)=["']?(https?:|//)""", html), "the report must not load external assets"
+    assert not re.search(r"""(src|href)=["']?(https?:|//)""", html), (
+        "the report must not load external assets"
+    )
     uris = re.findall(r'src="data:image/png;base64,([^"]+)"', html)
     assert len(uris) == 4  # three ROC figures + Fig. 4
     assert all(base64.b64decode(u)[:8] == b"\x89PNG\r\n\x1a\n" for u in uris)
@@ -98,7 +100,11 @@ def test_paper_tables_match_the_paper_text():
     if not REFERENCE.is_file():
         pytest.skip(f"paper text not found at {REFERENCE}")
     text = REFERENCE.read_text()
-    rows = re.findall(r"^(SVM|KNN \(N = +\d\)|LDA|SAE) (\d+\.\d)% ([\d.]+) ([\d.]+) ([\d.]+) ([\d.]+) ± +([\d.]+)", text, re.M)
+    rows = re.findall(
+        r"^(SVM|KNN \(N = +\d\)|LDA|SAE) (\d+\.\d)% ([\d.]+) ([\d.]+) ([\d.]+) ([\d.]+) ± +([\d.]+)",
+        text,
+        re.M,
+    )
     assert len(rows) == 12
     for k, row in enumerate(rows):
         scenario = ("calcification", "mass", "combined")[k // 4]

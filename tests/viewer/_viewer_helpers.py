@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import numpy as np
+from fastapi.testclient import TestClient
 
 #: Identifiers written into the test DICOMs; no response or log may ever contain them.
 PATIENT_NAME = "Doe^Janet"
@@ -49,3 +50,8 @@ def dicom_bytes(pixels: np.ndarray, pixel_spacing_mm: float) -> bytes:
     buf = io.BytesIO()
     ds.save_as(buf, enforce_file_format=True)
     return buf.getvalue()
+
+
+def client_for(app, **kwargs) -> TestClient:
+    """A test client that talks to ``app`` as a local browser would (Host: 127.0.0.1)."""
+    return TestClient(app, base_url="http://127.0.0.1", **kwargs)

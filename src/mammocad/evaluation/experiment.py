@@ -544,6 +544,12 @@ def run_experiment(
     model_names = tuple(models) if models is not None else _default_models()
     if not model_names:
         raise MammocadError("no model given")
+    if select is None:
+        from mammocad.models import MODEL_NAMES
+
+        unknown = [m for m in model_names if m not in MODEL_NAMES]
+        if unknown:
+            raise MammocadError(f"unknown model(s) {unknown}; expected some of {list(MODEL_NAMES)}")
     selector = select if select is not None else _default_selector()
 
     if split_column is not None:

@@ -254,7 +254,9 @@ class _Encoder:
         if isinstance(value, dict) and all(isinstance(k, str) for k in value):
             return {"$dict": {k: self.encode(v, f"{key}.{k}") for k, v in value.items()}}
         cls = type(value).__name__
+        obj: Any = value
         if _ALLOWED.get(cls) is type(value):
+            value = obj
             if cls in _REFIT_ON_LOAD:
                 if not hasattr(value, "_fit_X"):
                     return {
@@ -305,7 +307,7 @@ def _decode(node: Any, arrays: dict[str, np.ndarray], where: str) -> Any:
 
 def _decode_object(node: dict[str, Any], arrays: dict[str, np.ndarray], where: str) -> Any:
     name = node["$object"]
-    cls = _ALLOWED.get(name)
+    cls: Any = _ALLOWED.get(name)
     if cls is None:
         raise ModelError(f"{where}: class {name!r} is not one mammocad loads")
     try:

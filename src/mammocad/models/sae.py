@@ -220,17 +220,17 @@ class StackedDenoisingAutoencoderClassifier(ClassifierMixin, BaseEstimator):
             raise ModelError(f"corruption must be >= 0 for gaussian noise, got {self.corruption!r}")
         for name in ("pretrain_epochs", "finetune_epochs"):
             value = getattr(self, name)
-            if not isinstance(value, numbers.Integral) or value < 0:
+            if not isinstance(value, numbers.Integral) or int(value) < 0:
                 raise ModelError(f"{name} must be a non-negative int, got {value!r}")
         for name in ("batch_size", "n_iter_no_change"):
             value = getattr(self, name)
-            if not isinstance(value, numbers.Integral) or value < 1:
+            if not isinstance(value, numbers.Integral) or int(value) < 1:
                 raise ModelError(f"{name} must be a positive int, got {value!r}")
         for name in ("pretrain_learning_rate", "learning_rate"):
             value = getattr(self, name)
-            if not (isinstance(value, numbers.Real) and value > 0):
+            if not (isinstance(value, numbers.Real) and float(value) > 0):
                 raise ModelError(f"{name} must be a positive number, got {value!r}")
-        if not (isinstance(self.weight_decay, numbers.Real) and self.weight_decay >= 0):
+        if not (isinstance(self.weight_decay, numbers.Real) and float(self.weight_decay) >= 0):
             raise ModelError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
         if not 0.0 < self.validation_fraction < 1.0:
             raise ModelError(f"validation_fraction must be in (0, 1), got {self.validation_fraction!r}")

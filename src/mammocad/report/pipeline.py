@@ -24,6 +24,7 @@ __all__ = ["load_features", "reproduce", "run_demo", "demo_grids", "ReproduceRun
 #: Name of the feature cache written into the output folder.
 FEATURE_CACHE = "features.parquet"
 
+
 def demo_grids() -> dict[str, dict[str, list[Any]]]:
     """The demo's reduced grids: the SAE at the paper's (200, 200) with one noise level.
 
@@ -225,6 +226,7 @@ def run_demo(
     progress: bool = True,
     n_splits: int = 5,
     n_bootstrap: int = 500,
+    models: Sequence[str] | None = None,
 ) -> dict[str, ReproduceRun]:
     """The whole pipeline on a synthetic cohort, and on mini-MIAS when given.
 
@@ -248,6 +250,8 @@ def run_demo(
     progress : bool
     n_splits : int, default 5
     n_bootstrap : int, default 500
+    models : sequence of str, optional
+        Default: the paper's four and the extra baseline.
 
     Returns
     -------
@@ -268,6 +272,7 @@ def run_demo(
     runs: dict[str, ReproduceRun] = {}
     common = dict(
         seed=seed,
+        models=models,
         n_splits=n_splits,
         n_bootstrap=n_bootstrap,
         grids=demo_grids(),
@@ -279,6 +284,8 @@ def run_demo(
         from mammocad.datasets import load_mias
 
         mias_lesions = load_mias(mias_dir)
+        # Lesions without coordinates (a few in Info.txt) cannot be segmented.
+        mias_lesions = mias_lesions[pd.to_numeric(mias_lesions["radius"], errors="coerce").notna()]
         runs["mias"] = reproduce(
             mias_lesions,
             out / "mias",

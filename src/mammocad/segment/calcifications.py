@@ -12,7 +12,7 @@ background. The method follows the classical CAD recipe:
    ``k_high`` noise levels grown through pixels above ``k_low``.
 3. **Physical size limits**: objects whose area is outside the disc areas of
    ``min_diameter_mm`` and ``max_diameter_mm`` (converted with the pixel spacing,
-   with one pixel of tolerance for the blurred edge) are dropped, as are elongated
+   with one pixel of tolerance for the blurred edge) are dropped, as are long
    objects (vessels, ducts, film scratches) and fragments of larger bright
    structures (judged on a top-hat three times the size).
 4. **Clusters**: calcifications closer than ``cluster_distance_mm`` are linked; a
@@ -124,9 +124,13 @@ def segment_calcifications(
     pixel_spacing_mm: float,
     min_diameter_mm: float = 0.1,
     max_diameter_mm: float = 1.0,
-    k_high: float = 6.0,
+    k_high: float = 4.5,
     k_low: float = 3.0,
-    max_eccentricity: float = 0.97,
+    k_support: float = 3.3,
+    support_distance_mm: float = 1.0,
+    scales_mm: tuple[float, ...] = (0.08, 0.12, 0.2, 0.3),
+    edge_fraction: float = 0.5,
+    max_length_mm: float = 2.0,
     max_extent: float = 4.0,
     cluster_distance_mm: float = 5.0,
     min_cluster_size: int = 3,
@@ -146,9 +150,21 @@ def segment_calcifications(
     k_high, k_low : float
         Hysteresis thresholds on the top-hat response, in robust noise levels
         (1.4826 × MAD) above its median inside the ROI.
-    max_eccentricity : float
-        Objects more elongated than this (and larger than a few pixels) are
-        treated as linear structures and dropped.
+    k_support : float
+        Objects peaking between ``k_support`` and ``k_high`` are kept only within
+        ``support_distance_mm`` of an object reaching ``k_high``.
+    support_distance_mm : float
+        See ``k_support``.
+    scales_mm : tuple of float
+        Standard deviations of the Laplacian-of-Gaussian detection filter, in
+        millimetres (scales finer than half a pixel are merged).
+    edge_fraction : float
+        Each detection is delineated where the top-hat response is at least this
+        fraction of its peak (0 = keep the hysteresis region).
+    max_length_mm : float
+        Objects longer than this (major axis of the equivalent ellipse) are
+        linear structures (vessels, ducts, scratches) and are dropped; fine linear
+        calcifications are shorter.
     max_extent : float
         An object whose bright region in the top-hat at three times the size
         (above the low threshold) is larger than ``max_extent`` times the largest
@@ -197,19 +213,52 @@ def segment_calcifications(
     # At three times the size the top-hat keeps whole larger bright structures, whose
     # rims survive the small top-hat as calcification-sized fragments.
     wide = morphology.white_tophat(crop, morphology.disk(3 * se_radius, decomposition="sequence"))
-    median, noise = _robust_level(tophat[inside])
-    # A flat image has no noise: require a visible step then (1 % of the range).
     scale = float(crop.max() - crop.min())
-    noise = max(noise, 1e-3 * scale)
     empty = _empty(pixels.shape, roi, spacing)
-    if scale <= 0 or noise <= 0:
+    if scale <= 0:
         return empty
-    high, low = median + k_high * noise, median + k_low * noise
-    objects = filters.apply_hysteresis_threshold(tophat, low, high) & inside
-    objects = ndi.binary_fill_holes(objects)
+    # Detection: a multi-scale Laplacian-of-Gaussian blob filter, each scale in units of
+    # its own robust noise level inside the ROI (measured better than thresholding the
+    # top-hat itself: see docs/segmentation.md).
+    response = _blob_response(crop, inside, spacing, scales_mm, floor=1e-3 * scale)
+    detected = filters.apply_hysteresis_threshold(response, k_low, min(k_support, k_high)) & inside
+    lab, n = ndi.label(detected)
+    if n == 0:
+        return empty
+    if edge_fraction > 0:
+        # Delineate each detection where the top-hat reaches a fraction of its peak:
+        # the outline of a blurred spot sits near its half maximum whatever its contrast.
+        grown = ndi.grey_dilation(lab, size=3) * ~detected + lab
+        peaks = np.zeros(n + 1)
+        peaks[1:] = ndi.maximum(tophat, grown, np.arange(1, n + 1))
+        detected = (grown > 0) & (tophat >= edge_fraction * peaks[grown]) & (tophat > 0) & inside
+    objects = ndi.binary_fill_holes(detected)
     lab, n = ndi.label(objects)
     if n == 0:
         return empty
+    # Keep the pieces that reach the high threshold, and weaker ones (down to
+    # ``k_support``) lying close to a strong one: calcifications come in groups,
+    # noise peaks do not.
+    peak_z = np.zeros(n + 1)
+    peak_z[1:] = ndi.maximum(response, lab, np.arange(1, n + 1))
+    keep = peak_z >= k_high
+    keep[0] = False
+    weak = (peak_z >= min(k_support, k_high)) & ~keep
+    weak[0] = False
+    if weak.any() and keep.any():
+        centres = np.asarray(ndi.center_of_mass(objects, lab, np.arange(1, n + 1))).reshape(-1, 2)
+        from scipy.spatial import cKDTree
+
+        tree = cKDTree(centres[keep[1:]] * spacing)
+        dist, _ = tree.query(centres[weak[1:]] * spacing)
+        weak_ids = np.nonzero(weak)[0]
+        keep[weak_ids[dist <= support_distance_mm]] = True
+    lab = np.where(keep[lab], lab, 0)
+    lab, n = ndi.label(lab > 0)
+    if n == 0:
+        return empty
+    median, noise = _robust_level(tophat[inside])
+    low = median + k_low * max(noise, 1e-3 * scale)
 
     min_area = max(1.0, math.floor(disk_area_px(min_diameter_mm, spacing)))
     max_area = math.pi / 4.0 * (max_diameter_mm / spacing + 1.0) ** 2
@@ -225,8 +274,8 @@ def segment_calcifications(
         r, c = region.coords[:, 0], region.coords[:, 1]
         if wide_area[wide_lab[r, c]].max() > max_extent * max_area:
             continue  # the rim of a larger bright structure, not a calcification
-        if area >= 6 and region.eccentricity > max_eccentricity:
-            continue
+        if region.axis_major_length * spacing > max_length_mm:
+            continue  # a vessel, duct or scratch, not a (even linear) calcification
         keep[region.label] = True
     lab = np.where(keep[lab], lab, 0)
     lab, n = ndi.label(lab > 0)
@@ -261,6 +310,21 @@ def segment_calcifications(
     return CalcificationSegmentation(
         labels=full, roi=roi, properties=props, clusters=clusters, pixel_spacing_mm=spacing
     )
+
+
+def _blob_response(
+    crop: np.ndarray, inside: np.ndarray, spacing: float, scales_mm: tuple[float, ...], floor: float
+) -> np.ndarray:
+    """Max over scales of the negated LoG response in robust noise units (z-scores)."""
+    from scipy import ndimage as ndi
+
+    sigmas = sorted({max(0.5, round(s / spacing, 2)) for s in scales_mm})
+    best = np.full(crop.shape, -np.inf)
+    for sigma in sigmas:
+        blob = -ndi.gaussian_laplace(crop, sigma)
+        median, noise = _robust_level(blob[inside])
+        np.maximum(best, (blob - median) / max(noise, floor / sigma**2), out=best)
+    return best
 
 
 def _robust_level(values: np.ndarray) -> tuple[float, float]:

@@ -5,6 +5,6 @@ see the segmentation overlay, the 41 features with their definitions, and the
 malignancy probability from a trained model. See :func:`create_app`.
 """
 
-from mammocad.viewer.app import DEFAULT_MAX_UPLOAD_MB, create_app
+from mammocad.viewer.app import DEFAULT_MAX_UPLOAD_MB, LOCAL_HOSTS, create_app
 
-__all__ = ["create_app", "DEFAULT_MAX_UPLOAD_MB"]
+__all__ = ["create_app", "DEFAULT_MAX_UPLOAD_MB", "LOCAL_HOSTS"]

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from mammocad.errors import MammocadError, ModelError
+from mammocad.errors import FeatureError, MammocadError, ModelError
 from mammocad.io import ROI, Mammogram, normalise, to_uint8
 
 __all__ = [
@@ -139,45 +139,40 @@ def load_model_info(model_dir: str) -> ModelInfo:
 
 
 def feature_catalogue() -> list[dict[str, Any]]:
-    """The registry's 41 features: name, group, unit and definition, in order."""
+    """The registry's 41 features, in order: name, group, unit, definition, formula."""
     features = _stage("features", "FEATURES")
-    out = []
-    for spec in features:
-        out.append(
-            {
-                "name": spec.name,
-                "group": _spec_field(spec, "group", "kind", "category")
-                or ("calcification" if spec.name.startswith("calc_") else "mass"),
-                "unit": _spec_field(spec, "unit", "units") or "",
-                "definition": _spec_field(spec, "definition", "description", "doc") or "",
-                "formula": _spec_field(spec, "formula") or "",
-            }
-        )
-    return out
-
-
-def _spec_field(spec: Any, *names: str) -> str | None:
-    for name in names:
-        value = getattr(spec, name, None)
-        if value:
-            return str(value)
-    return None
+    return [
+        {
+            "name": spec.name,
+            "group": spec.group,
+            "unit": spec.unit,
+            "definition": spec.definition,
+            "formula": spec.formula,
+        }
+        for spec in features
+    ]
 
 
 def _spacing(mammogram: Mammogram, override: float | None) -> float:
     spacing = override if override is not None else mammogram.pixel_spacing_mm
     if spacing is None:
-        raise MammocadError(
+        raise FeatureError(
             f"{mammogram.source or 'image'}: pixel spacing unknown; enter it in millimetres per pixel"
         )
     if not (math.isfinite(spacing) and spacing > 0):
-        raise MammocadError(f"pixel_spacing_mm must be a positive number of millimetres, got {spacing}")
+        raise FeatureError(f"pixel_spacing_mm must be a positive number of millimetres, got {spacing}")
     return float(spacing)
 
 
 def _paper_grid(mammogram: Mammogram, spacing: float) -> Mammogram:
     """The image on the paper's 1024-pixel, 8-bit grid, where features are measured."""
     return normalise(mammogram.replace(pixel_spacing_mm=spacing, scale=1.0))
+
+
+def _grid_spacing(grid: Mammogram) -> float:
+    if grid.pixel_spacing_mm is None:  # pragma: no cover - _paper_grid always sets it
+        raise MammocadError("internal: the analysis grid has no pixel spacing")
+    return float(grid.pixel_spacing_mm)
 
 
 def find_candidates(mammogram: Mammogram, *, pixel_spacing_mm: float | None = None) -> list[dict[str, Any]]:
@@ -189,7 +184,7 @@ def find_candidates(mammogram: Mammogram, *, pixel_spacing_mm: float | None = No
     detect_candidates = _stage("segment", "detect_candidates")
     spacing = _spacing(mammogram, pixel_spacing_mm)
     grid = _paper_grid(mammogram, spacing)
-    found = detect_candidates(grid.pixels, pixel_spacing_mm=float(grid.pixel_spacing_mm))
+    found = detect_candidates(grid.pixels, pixel_spacing_mm=_grid_spacing(grid))
     back = 1.0 / grid.scale
     return [
         {
@@ -274,7 +269,7 @@ def analyse(
     extract_lesion_features = _stage("features", "extract_lesion_features")
     grid = _paper_grid(mammogram, spacing)
     grid_roi = roi.scaled(grid.scale)
-    grid_spacing = float(grid.pixel_spacing_mm)
+    grid_spacing = _grid_spacing(grid)
     calcifications = segment_calcifications(grid.pixels, grid_roi, pixel_spacing_mm=grid_spacing)
     mass = segment_mass(grid.pixels, grid_roi, pixel_spacing_mm=grid_spacing)
     # The model was trained on extract_lesion_features' values: use exactly that path.
@@ -368,7 +363,7 @@ def analysis_to_dict(analysis: Analysis, *, model: ModelInfo | None) -> dict[str
     calc = analysis.calcifications
     mass = analysis.mass
     scale = analysis.grid.scale
-    spacing = float(analysis.grid.pixel_spacing_mm)
+    spacing = _grid_spacing(analysis.grid)
     contour = np.asarray(getattr(mass, "contour", np.empty((0, 2))), dtype=np.float64).reshape(-1, 2) / scale
     mass_mask = getattr(mass, "mask", None)
     mass_area_px = int(np.count_nonzero(mass_mask)) if mass_mask is not None else 0

@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -38,6 +39,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from mammocad.errors import MammocadError, ROIError
 from mammocad.io import ROI, Mammogram
@@ -55,7 +57,10 @@ from mammocad.viewer.datadir import DataFolder, DataPathError
 from mammocad.viewer.store import ImageStore, StoredImage
 from mammocad.viewer.uploads import SNIFF_BYTES, UploadError, check_filename, read_upload, sniff_image_type
 
-__all__ = ["create_app", "DEFAULT_MAX_UPLOAD_MB"]
+__all__ = ["create_app", "DEFAULT_MAX_UPLOAD_MB", "LOCAL_HOSTS"]
+
+#: Host names a default viewer answers to (requests naming another host get 400).
+LOCAL_HOSTS: tuple[str, ...] = ("127.0.0.1", "localhost")
 
 #: Default largest upload, in megabytes (10**6 bytes).
 DEFAULT_MAX_UPLOAD_MB = 40.0
@@ -87,6 +92,7 @@ def create_app(
     data_dir: str | Path | None = None,
     max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB,
     max_images: int = 4,
+    allowed_hosts: Sequence[str] | None = LOCAL_HOSTS,
 ) -> FastAPI:
     """Build the viewer's ASGI application.
 
@@ -103,6 +109,11 @@ def create_app(
         refused with 413 as soon as the limit is passed.
     max_images : int
         How many open images the server keeps in memory.
+    allowed_hosts : sequence of str or None
+        Host names a request's ``Host`` header may carry (others get 400). The
+        default, :data:`LOCAL_HOSTS`, stops web pages elsewhere from reaching a
+        viewer on this computer through DNS rebinding; ``None`` or ``["*"]``
+        accepts any (for a viewer served on the network).
 
     Returns
     -------
@@ -118,7 +129,7 @@ def create_app(
     Examples
     --------
     >>> from fastapi.testclient import TestClient
-    >>> client = TestClient(create_app())
+    >>> client = TestClient(create_app(), base_url="http://127.0.0.1")
     >>> client.get("/api/status").json()["model"] is None
     True
     """
@@ -139,6 +150,8 @@ def create_app(
     app.state.store = store
     app.state.max_upload_bytes = max_bytes
     _install_error_handlers(app)
+    if allowed_hosts is not None and "*" not in allowed_hosts:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Response:
