@@ -40,6 +40,8 @@ from mammocad.io import ROI, read_mammogram
 from mammocad.segment import MASS_METHODS, render_overlay, segment_calcifications, segment_mass
 
 ROOT = Path(__file__).resolve().parents[1]
+#: mini-MIAS lesions whose overlays are written to docs/images (3 CALC, 3 masses).
+SHOWN_MIAS = ("mdb209", "mdb213", "mdb219", "mdb028", "mdb012", "mdb023")
 
 
 def calc_scores(truth: np.ndarray, pred: np.ndarray) -> tuple[int, int, int, list[float]]:
@@ -79,7 +81,9 @@ def synthetic(n_cases: int, seed0: int, mass_methods: tuple[str, ...]) -> dict:
 
     totals = {"truth": 0, "detected": 0, "fp": 0, "rois": 0, "dice": []}
     by_path: dict[str, dict] = {}
-    mass: dict[str, dict[str, list[float]]] = {m: {"dice": [], "hd_px": [], "hd_mm": []} for m in mass_methods}
+    mass: dict[str, dict[str, list[float]]] = {
+        m: {"dice": [], "hd_px": [], "hd_mm": []} for m in mass_methods
+    }
     mass_by_path: dict[str, list[float]] = {}
     timing = {"calc_s": [], **{f"mass_{m}_s": [] for m in mass_methods}}
     for k in range(n_cases):
@@ -94,7 +98,12 @@ def synthetic(n_cases: int, seed0: int, mass_methods: tuple[str, ...]) -> dict:
                 seg = segment_calcifications(img, roi, pixel_spacing_mm=spacing)
                 timing["calc_s"].append(time.perf_counter() - t0)
                 n_t, det, fp, dices = calc_scores(lesion.labels, seg.labels)
-                for agg in (totals, by_path.setdefault(pathology, {"truth": 0, "detected": 0, "fp": 0, "rois": 0, "dice": []})):
+                for agg in (
+                    totals,
+                    by_path.setdefault(
+                        pathology, {"truth": 0, "detected": 0, "fp": 0, "rois": 0, "dice": []}
+                    ),
+                ):
                     agg["truth"] += n_t
                     agg["detected"] += det
                     agg["fp"] += fp
@@ -135,7 +144,10 @@ def synthetic(n_cases: int, seed0: int, mass_methods: tuple[str, ...]) -> dict:
     return {
         "cases": n_cases,
         "lesions": totals["rois"] + len(mass[mass_methods[0]]["dice"]),
-        "calcification": {**calc_summary(totals), "by_pathology": {p: calc_summary(a) for p, a in by_path.items()}},
+        "calcification": {
+            **calc_summary(totals),
+            "by_pathology": {p: calc_summary(a) for p, a in by_path.items()},
+        },
         "mass": {
             m: {
                 "rois": len(v["dice"]),
@@ -157,7 +169,6 @@ def mias(directory: Path, images_out: Path | None) -> dict:
     table = load_mias(directory)
     table = table[np.isfinite(table["x"]) & np.isfinite(table["radius"])]
     calc_hits, mass_hits = [], []
-    shown = {"calcification": 0, "mass": 0}
     figures = []
     for row in table.itertuples():
         if row.abnormality not in ("calcification", "mass"):
@@ -178,12 +189,11 @@ def mias(directory: Path, images_out: Path | None) -> dict:
             hit = centre is not None and (centre[1] - roi.x) ** 2 + (centre[0] - roi.y) ** 2 <= roi.radius**2
             mass_hits.append(hit)
             calcs = None
-        # Show the first three with a ROI small enough for the inset to say something.
-        if images_out is not None and shown[row.abnormality] < 3 and roi.radius < 120:
-            shown[row.abnormality] += 1
+        if images_out is not None and row.lesion_id in SHOWN_MIAS:
             name = f"segment_mias_{row.lesion_id}_{row.abnormality}.png"
             _save_overlay(render_overlay(mg.pixels, roi, calcs, mass), images_out / name)
-            figures.append(str((images_out / name).relative_to(ROOT)))
+            path = images_out / name
+            figures.append(str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path))
     return {
         "calc_rois": len(calc_hits),
         "calc_cluster_in_circle": float(np.mean(calc_hits)) if calc_hits else None,
@@ -207,7 +217,9 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=110, help="synthetic cases (2 lesions each)")
     parser.add_argument("--seed", type=int, default=1000, help="seed of the first synthetic case")
     parser.add_argument("--methods", default=",".join(MASS_METHODS), help="mass methods to compare")
-    parser.add_argument("--mias", type=Path, default=None, help="mini-MIAS folder (default $MAMMOCAD_DATA/mias)")
+    parser.add_argument(
+        "--mias", type=Path, default=None, help="mini-MIAS folder (default $MAMMOCAD_DATA/mias)"
+    )
     parser.add_argument("--no-mias", action="store_true")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/segmentation_accuracy.json")
     args = parser.parse_args()
@@ -222,7 +234,9 @@ def main() -> None:
     }
     result["synthetic"] = synthetic(args.cases, args.seed, tuple(args.methods.split(",")))
     if not args.no_mias:
-        folder = args.mias or (Path(os.environ["MAMMOCAD_DATA"]) / "mias" if os.environ.get("MAMMOCAD_DATA") else None)
+        folder = args.mias or (
+            Path(os.environ["MAMMOCAD_DATA"]) / "mias" if os.environ.get("MAMMOCAD_DATA") else None
+        )
         if folder is not None and (folder / "Info.txt").is_file():
             result["mias"] = mias(folder, ROOT / "docs/images")
         else:

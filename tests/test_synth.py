@@ -290,6 +290,48 @@ def test_cohort_files_round_trip(tmp_path) -> None:
         assert np.hypot(rows - row["y"], cols - row["x"]).max() <= row["radius"]
 
 
+def test_cohort_resume_keeps_finished_cases(tmp_path, monkeypatch) -> None:
+    import mammocad.synth as synth
+
+    real = synth.make_case
+    calls: list[int] = []
+
+    def interrupted(seed: int, **kw: object) -> SyntheticCase:
+        calls.append(seed)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(seed, **kw)
+
+    out = tmp_path / "cohort"
+    monkeypatch.setattr(synth, "make_case", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        make_cohort(3, out, seed=5, size=SIZE)
+    assert not (out / "lesions.csv").exists()
+    assert len(list((out / ".synth-progress").glob("*.json"))) == 1
+    first_image = next((out / "images").glob("*.png"))
+    stamp = first_image.stat().st_mtime_ns
+
+    calls.clear()
+    monkeypatch.setattr(synth, "make_case", lambda seed, **kw: (calls.append(seed), real(seed, **kw))[1])
+    resumed = make_cohort(3, out, seed=5, size=SIZE, resume=True)
+    assert len(calls) == 2, "the finished case was drawn again"
+    assert first_image.stat().st_mtime_ns == stamp
+    assert not (out / ".synth-progress").exists(), "progress records are removed once the table is written"
+    fresh = make_cohort(3, tmp_path / "fresh", seed=5, size=SIZE)
+    cols = ["lesion_id", "patient_id", "abnormality", "pathology", "x", "y", "radius", "case_seed", "subtype"]
+    assert resumed[cols].equals(fresh[cols])
+
+
+def test_cohort_rejects_bad_options_before_writing(tmp_path) -> None:
+    with pytest.raises(SynthesisError, match="unknown option"):
+        make_cohort(1, tmp_path / "x", contrast=3)
+    with pytest.raises(SynthesisError, match="noise"):
+        make_cohort(1, tmp_path / "y", noise=-2)
+    with pytest.raises(SynthesisError, match="view"):
+        make_cohort(1, tmp_path / "z", view="CC")
+    assert not any((tmp_path / name).exists() for name in "xyz"), "nothing is written before the checks"
+
+
 # --- command line ----------------------------------------------------------------------
 
 

@@ -154,6 +154,10 @@ def synth(
         float | None,
         typer.Option("--noise", help="Noise standard deviation at mid-grey, grey levels (default 2.5)."),
     ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option("--resume", help="Keep the images an interrupted run with the same options finished."),
+    ] = False,
     quiet: Quiet = False,
 ) -> None:
     """Write synthetic mammograms with exact lesion masks and a lesion table."""
@@ -163,7 +167,14 @@ def synth(
     given = {"calc_contrast": calc_contrast, "mass_contrast": mass_contrast, "noise": noise}
     options = {name: value for name, value in given.items() if value is not None}
     table = make_cohort(
-        n, out, seed=seed, size=size, pixel_spacing_mm=pixel_spacing_mm, progress=not quiet, **options
+        n,
+        out,
+        seed=seed,
+        size=size,
+        pixel_spacing_mm=pixel_spacing_mm,
+        resume=resume,
+        progress=not quiet,
+        **options,
     )
     say(f"wrote {n} images to {out}: {summarise(table)}", quiet)
 

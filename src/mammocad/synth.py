@@ -13,11 +13,12 @@ How an image is made
    the skin over a band of about 15 % of the breast depth (a circular-arc
    profile), the skin itself is a thin brighter line, and on MLO a pectoral
    muscle triangle with a convex edge sits in the upper chest-wall corner.
-2. **Parenchyma.** Two Gaussian random fields with a power-law spectrum
+2. **Parenchyma.** Gaussian random fields with a power-law spectrum
    ``P(f) ∝ f^-β`` (β = 3, the exponent measured on real mammograms): one,
    passed through a soft threshold that rises towards the breast centre,
    decides where fibroglandular tissue lies (``density`` 0 = fatty … 1 = extremely
-   dense); the other modulates the grey level everywhere. Ducts and fibrous
+   dense); others modulate the grey level everywhere. Fibrous septa around
+   5–9 mm fat lobules are the zero set of a band-limited field, and ducts and
    strands converging on the nipple are added as thin blurred curves.
 3. **Lesions**, each defined as a shape evaluated on a super-sampled grid
    (8×8 sub-pixels per pixel for calcifications, 4×4 for masses). The fraction of
@@ -31,11 +32,13 @@ How an image is made
      *Malignant-like* clusters: 8–30 pleomorphic, fine linear and branching
      calcifications of variable size (0.1–0.7 mm) packed along a branching duct
      a few millimetres long.
-   - Masses, 3–9 mm in radius. *Benign*: circumscribed smooth oval with a
+   - Masses, 3–8 mm in radius. *Benign*: circumscribed smooth oval with a
      sharp-ish margin. *Malignant*: irregular outline with either spicules
-     (tapering lines radiating outwards, part of the mask) or an ill-defined
-     margin (the drawn intensity is blurred by 0.5–1.5 mm; the mask stays the
-     half-maximum outline). Intensity follows a smooth dome inside the mass.
+     (tapering lines radiating outwards, part of the mask; core and spicules are
+     one union on one super-sampled canvas) or an ill-defined margin (the drawn
+     intensity is blurred by 0.5–1.5 mm; the mask stays the half-maximum
+     outline). The tissue under a mass is blended towards its local mean (a mass
+     is a compact, homogeneous density) and a smooth dome of density is added.
 4. **Acquisition.** Everything is blurred by a Gaussian point-spread function
    (``psf_sigma_mm``), quantum-like noise whose standard deviation grows with the
    grey level is added (``noise``), and the image is quantised to 8 bits. A film
@@ -58,6 +61,7 @@ image.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -311,15 +315,7 @@ def _render(
     inside_value: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]],
 ) -> tuple[tuple[slice, slice], np.ndarray, np.ndarray] | None:
     """Coverage and mean intensity of a shape over its bounding patch."""
-    r0, r1, c0, c1 = _patch_bounds(*bounds, shape)
-    if r1 <= r0 or c1 <= c0:
-        return None
-    h, w = r1 - r0, c1 - c0
-    yy, xx = _subpixel_grid(r0, c0, h, w, s)
-    inside, value = inside_value(yy, xx)
-    coverage = _block_mean(np.broadcast_to(inside, (h * s, w * s)).astype(np.float32), h, w, s)
-    intensity = _block_mean(np.broadcast_to(value, (h * s, w * s)), h, w, s)
-    return (slice(r0, r1), slice(c0, c1)), coverage, intensity
+    return _union_render(shape, s, [(bounds, inside_value)])
 
 
 def _single_component(mask: np.ndarray) -> bool:
@@ -667,7 +663,9 @@ def _calcification_cluster(
     else:
         n_target = int(rng.integers(8, 31))
         # Long enough to string the calcifications along it, about half a millimetre apart.
-        duct_len = min(min(max(n_target * rng.uniform(0.3, 0.45), 3.0), 9.0) * px_per_mm, 0.12 * shape[0]) * scale
+        duct_len = (
+            min(min(max(n_target * rng.uniform(0.3, 0.45), 3.0), 9.0) * px_per_mm, 0.12 * shape[0]) * scale
+        )
         base_d = 0.0
         margin = 0.5 * duct_len + 0.5 * px_per_mm
     centre = _place_centre(rng, allowed, margin)
@@ -889,6 +887,29 @@ def _mass(
 # public API
 
 
+def _check_rendering(
+    size: object,
+    pixel_spacing_mm: object,
+    density: object,
+    calc_contrast: object,
+    mass_contrast: object,
+    noise: object,
+    psf_sigma_mm: object,
+) -> tuple[int, float, float | None, float, float, float, float]:
+    """Validated size, spacing, density and difficulty arguments of :func:`make_case`."""
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or not 256 <= int(size) <= 8192:
+        raise SynthesisError(f"size must be an integer from 256 to 8192 pixels, got {size!r}")
+    return (
+        int(size),
+        _check_number("pixel_spacing_mm", pixel_spacing_mm, low=0.02, high=0.5),
+        None if density is None else _check_number("density", density, low=0.0, high=1.0),
+        _check_number("calc_contrast", calc_contrast, low=0.0, high=255.0),
+        _check_number("mass_contrast", mass_contrast, low=0.0, high=255.0),
+        _check_number("noise", noise, low=0.0, high=100.0),
+        _check_number("psf_sigma_mm", psf_sigma_mm, low=0.0, high=2.0),
+    )
+
+
 def make_case(
     seed: int,
     *,
@@ -963,16 +984,9 @@ def make_case(
     view = _check_choice("view", view, VIEWS)
     if laterality is not None:
         laterality = _check_choice("laterality", laterality, ("L", "R"))
-    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or not 256 <= int(size) <= 8192:
-        raise SynthesisError(f"size must be an integer from 256 to 8192 pixels, got {size!r}")
-    size = int(size)
-    spacing = _check_number("pixel_spacing_mm", pixel_spacing_mm, low=0.02, high=0.5)
-    if density is not None:
-        density = _check_number("density", density, low=0.0, high=1.0)
-    calc_contrast = _check_number("calc_contrast", calc_contrast, low=0.0, high=255.0)
-    mass_contrast = _check_number("mass_contrast", mass_contrast, low=0.0, high=255.0)
-    noise = _check_number("noise", noise, low=0.0, high=100.0)
-    psf_sigma_mm = _check_number("psf_sigma_mm", psf_sigma_mm, low=0.0, high=2.0)
+    size, spacing, density, calc_contrast, mass_contrast, noise, psf_sigma_mm = _check_rendering(
+        size, pixel_spacing_mm, density, calc_contrast, mass_contrast, noise, psf_sigma_mm
+    )
     case_id = f"synth{seed}" if case_id is None else str(case_id)
 
     rng = np.random.default_rng(seed)
@@ -991,7 +1005,10 @@ def make_case(
     if anatomy.pectoral.any():
         grow = max(int(2 * px_per_mm), 1)
         rows, cols = np.nonzero(anatomy.pectoral)
-        near = (slice(0, min(int(rows.max()) + grow + 2, size)), slice(0, min(int(cols.max()) + grow + 2, size)))
+        near = (
+            slice(0, min(int(rows.max()) + grow + 2, size)),
+            slice(0, min(int(cols.max()) + grow + 2, size)),
+        )
         allowed[near] &= ~ndi.binary_dilation(anatomy.pectoral[near], iterations=grow)
     kinds = ["mass", "calcification"] if abnormality == "both" else [abnormality]
     drawn_total = np.zeros(shape, dtype=np.float32)
@@ -1069,6 +1086,17 @@ def make_case(
     return SyntheticCase(mammogram, breast, tuple(lesions), seed, pectoral, float(density))
 
 
+#: Keyword arguments of :func:`make_case` that :func:`make_cohort` passes through.
+_CASE_OPTIONS: tuple[str, ...] = (
+    "density",
+    "calc_contrast",
+    "mass_contrast",
+    "noise",
+    "psf_sigma_mm",
+    "film_label",
+)
+
+
 def _case_seed(seed: int, index: int) -> int:
     return int(np.random.SeedSequence([seed, index]).generate_state(1, dtype=np.uint32)[0])
 
@@ -1100,6 +1128,57 @@ def _cohort_plan(n: int, seed: int) -> list[tuple[str, str, str, str, str]]:
     return plan
 
 
+_PROGRESS_DIR = ".synth-progress"
+
+
+def _write_case_files(
+    case: SyntheticCase, case_id: str, images_dir: Path, masks_dir: Path
+) -> tuple[Path, dict[str, Path]]:
+    """Write the image and one mask per lesion; return their paths."""
+    image_path = images_dir / f"{case_id}.png"
+    _save_png(image_path, case.mammogram.pixels)
+    masks = {}
+    for lesion in case.lesions:
+        mask_path = masks_dir / f"{lesion.lesion_id}.png"
+        if lesion.abnormality == "calcification":
+            _save_png(mask_path, lesion.labels.astype(np.uint16))
+        else:
+            _save_png(mask_path, (lesion.mask * np.uint8(255)).astype(np.uint8))
+        masks[lesion.lesion_id] = mask_path
+    return image_path, masks
+
+
+def _resumed_rows(record_path: Path, params: dict[str, object], out: Path) -> list[dict[str, object]] | None:
+    """Rows of a case finished by an earlier run with the same parameters, else None."""
+    import json
+
+    try:
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if (
+        not isinstance(record, dict)
+        or record.get("params") != params
+        or not isinstance(record.get("rows"), list)
+    ):
+        return None
+    rows = record["rows"]
+    for row in rows:
+        if not isinstance(row, dict):
+            return None
+        for column in ("image_path", "mask_path"):
+            if not (out / str(row.get(column, ""))).is_file():
+                return None
+    return [
+        {
+            **row,
+            "image_path": str((out / row["image_path"]).resolve()),
+            "mask_path": str((out / row["mask_path"]).resolve()),
+        }
+        for row in rows
+    ]
+
+
 def make_cohort(
     n: int,
     out_dir: str | Path,
@@ -1107,27 +1186,32 @@ def make_cohort(
     seed: int = 0,
     size: int = 1024,
     pixel_spacing_mm: float = 0.1,
+    resume: bool = False,
     progress: bool = False,
     **case_options: object,
 ) -> pd.DataFrame:
     """Write ``n`` synthetic mammograms, their lesion masks and a lesion table.
 
-    Images come in pairs (CC then MLO) of one patient and one breast; patients
-    cycle through every (abnormality, pathology) combination in shuffled blocks
-    of six, so a cohort of 12 or more images is balanced benign/malignant and
-    calcification/mass/both. Every image is drawn by :func:`make_case` with a seed
-    derived from ``seed`` and its index, so any single case can be re-made alone.
+    Images come in pairs (CC then MLO) of one patient and one breast. Patient
+    ``p`` gets the ``p mod 3``-th abnormality (calcification / mass / both) and
+    the ``p mod 2``-th pathology of a seeded shuffle of each list, so any six
+    consecutive patients cover all six combinations and the cohort is balanced
+    benign/malignant. Every image is drawn by :func:`make_case` with a seed
+    derived from ``seed`` and its index (column ``case_seed``), so any single
+    case can be re-made alone.
 
     Written under ``out_dir``:
 
     - ``images/<case>.png`` — 8-bit mammogram;
     - ``masks/<lesion_id>.png`` — a calcification cluster's labels as a 16-bit PNG
       (one value per calcification), a mass as an 8-bit 0/255 PNG;
-    - ``lesions.csv`` — the lesion table (:data:`mammocad.datasets.table.LESION_COLUMNS`
+    - ``lesions.csv`` — the lesion table (:data:`mammocad.datasets.LESION_COLUMNS`
       then ``density``, ``subtype``, ``n_objects``, ``contrast``, ``case_seed``).
 
-    Every file is written atomically; the table is written last, so a folder with
-    a ``lesions.csv`` is complete.
+    Every file is written atomically and the table last, so a folder with a
+    ``lesions.csv`` is complete. While the run lasts, a small JSON record per
+    finished case is kept in ``out_dir/.synth-progress/`` (removed at the end) so
+    that an interrupted run can be resumed.
 
     Parameters
     ----------
@@ -1139,11 +1223,14 @@ def make_cohort(
         Seed of the whole cohort.
     size, pixel_spacing_mm
         As in :func:`make_case`.
+    resume : bool
+        Keep the cases an interrupted run with the same arguments has finished
+        instead of drawing them again.
     progress : bool
         Show a progress bar.
     **case_options
         Further keyword arguments of :func:`make_case` (``calc_contrast``,
-        ``noise``, …).
+        ``mass_contrast``, ``noise``, ``psf_sigma_mm``, ``density``, ``film_label``).
 
     Returns
     -------
@@ -1154,19 +1241,51 @@ def make_cohort(
     ------
     SynthesisError
         If ``n`` or another argument is invalid.
+
+    Examples
+    --------
+    >>> table = make_cohort(2, "synthetic", seed=1, size=512)  # doctest: +SKIP
+    >>> table[["lesion_id", "abnormality", "pathology"]]  # doctest: +SKIP
     """
+    import json
+
+    from mammocad import __version__
+    from mammocad._fileio import atomic_write_text
     from mammocad.datasets.table import lesion_frame, write_lesion_table
 
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or int(n) < 1:
         raise SynthesisError(f"n (number of images) must be an integer >= 1, got {n!r}")
     seed = _check_seed(seed)
-    forbidden = {"abnormality", "pathology", "view", "case_id", "laterality"} & set(case_options)
+    forbidden = {"abnormality", "pathology", "view", "case_id", "laterality", "seed"} & set(case_options)
     if forbidden:
         raise SynthesisError(f"make_cohort chooses {', '.join(sorted(forbidden))} itself; do not pass it")
+    unknown = set(case_options) - set(_CASE_OPTIONS)
+    if unknown:
+        raise SynthesisError(
+            f"unknown option(s) {', '.join(sorted(unknown))}; expected some of {', '.join(_CASE_OPTIONS)}"
+        )
+    # Validate every argument before the first file is written.
+    defaults = {
+        "density": None,
+        "calc_contrast": DEFAULT_CALC_CONTRAST,
+        "mass_contrast": DEFAULT_MASS_CONTRAST,
+        "noise": DEFAULT_NOISE,
+        "psf_sigma_mm": DEFAULT_PSF_SIGMA_MM,
+    }
+    given = {**defaults, **case_options}
+    _check_rendering(
+        size,
+        pixel_spacing_mm,
+        given["density"],
+        given["calc_contrast"],
+        given["mass_contrast"],
+        given["noise"],
+        given["psf_sigma_mm"],
+    )
     out = Path(out_dir)
-    images_dir, masks_dir = out / "images", out / "masks"
-    images_dir.mkdir(parents=True, exist_ok=True)
-    masks_dir.mkdir(parents=True, exist_ok=True)
+    images_dir, masks_dir, progress_dir = out / "images", out / "masks", out / _PROGRESS_DIR
+    for folder in (images_dir, masks_dir, progress_dir):
+        folder.mkdir(parents=True, exist_ok=True)
     plan = _cohort_plan(int(n), seed)
     lateralities = np.random.default_rng([seed, 1]).choice(["L", "R"], size=len(plan))
     rows: list[dict[str, object]] = []
@@ -1177,6 +1296,24 @@ def make_cohort(
         iterator = tqdm(iterator, total=len(plan), desc="synth", unit="image")
     for index, (case_id, patient_id, abnormality, pathology, view) in iterator:
         case_seed = _case_seed(seed, index)
+        laterality = str(lateralities[index // 2])
+        params: dict[str, object] = {
+            "version": __version__,
+            "case_seed": case_seed,
+            "abnormality": abnormality,
+            "pathology": pathology,
+            "size": int(size),
+            "pixel_spacing_mm": float(pixel_spacing_mm),
+            "view": view,
+            "laterality": laterality,
+            "options": {k: case_options[k] for k in sorted(case_options)},
+        }
+        record_path = progress_dir / f"{case_id}.json"
+        if resume:
+            done = _resumed_rows(record_path, json.loads(json.dumps(params)), out)
+            if done is not None:
+                rows.extend(done)
+                continue
         case = make_case(
             case_seed,
             abnormality=abnormality,
@@ -1184,42 +1321,50 @@ def make_cohort(
             size=size,
             pixel_spacing_mm=pixel_spacing_mm,
             view=view,
-            laterality=str(lateralities[index // 2]),
+            laterality=laterality,
             case_id=case_id,
             **case_options,  # type: ignore[arg-type]
         )
-        image_path = images_dir / f"{case_id}.png"
-        _save_png(image_path, case.mammogram.pixels)
-        for lesion in case.lesions:
-            mask_path = masks_dir / f"{lesion.lesion_id}.png"
-            if lesion.abnormality == "calcification":
-                _save_png(mask_path, lesion.labels.astype(np.uint16))
-            else:
-                _save_png(mask_path, (lesion.mask * np.uint8(255)).astype(np.uint8))
-            rows.append(
-                {
-                    "lesion_id": lesion.lesion_id,
-                    "patient_id": patient_id,
-                    "image_path": str(image_path.resolve()),
-                    "laterality": case.mammogram.laterality,
-                    "view": view,
-                    "abnormality": lesion.abnormality,
-                    "x": lesion.x,
-                    "y": lesion.y,
-                    "radius": lesion.radius,
-                    "mask_path": str(mask_path.resolve()),
-                    "pathology": lesion.pathology,
-                    "pixel_spacing_mm": case.mammogram.pixel_spacing_mm,
-                    "split": "",
-                    "density": round(case.density, 4),
-                    "subtype": lesion.subtype,
-                    "n_objects": lesion.count,
-                    "contrast": round(lesion.contrast, 3),
-                    "case_seed": case_seed,
-                }
-            )
+        image_path, masks = _write_case_files(case, case_id, images_dir, masks_dir)
+        case_rows: list[dict[str, object]] = [
+            {
+                "lesion_id": lesion.lesion_id,
+                "patient_id": patient_id,
+                "image_path": str(image_path.resolve()),
+                "laterality": case.mammogram.laterality,
+                "view": view,
+                "abnormality": lesion.abnormality,
+                "x": lesion.x,
+                "y": lesion.y,
+                "radius": lesion.radius,
+                "mask_path": str(masks[lesion.lesion_id].resolve()),
+                "pathology": lesion.pathology,
+                "pixel_spacing_mm": case.mammogram.pixel_spacing_mm,
+                "split": "",
+                "density": round(case.density, 4),
+                "subtype": lesion.subtype,
+                "n_objects": lesion.count,
+                "contrast": round(lesion.contrast, 3),
+                "case_seed": case_seed,
+            }
+            for lesion in case.lesions
+        ]
+        rows.extend(case_rows)
+        relative = [
+            {
+                **row,
+                "image_path": image_path.relative_to(out).as_posix(),
+                "mask_path": masks[str(row["lesion_id"])].relative_to(out).as_posix(),
+            }
+            for row in case_rows
+        ]
+        atomic_write_text(record_path, json.dumps({"params": params, "rows": relative}))
     table = lesion_frame(rows, source="synthetic cohort")
     write_lesion_table(table, out / "lesions.csv")
+    for record in progress_dir.glob("*.json"):
+        record.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        progress_dir.rmdir()
     return table
 
 

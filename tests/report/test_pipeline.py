@@ -90,7 +90,14 @@ def test_reproduce_bad_input(tmp_path, monkeypatch, args, message):
 def test_demo_runs_the_whole_pipeline_and_caches_features(tmp_path):
     # Two fast models keep the test short; the SAE and SVM run in the demo itself.
     runs = run_demo(
-        tmp_path, n=12, seed=0, progress=False, n_splits=2, n_bootstrap=50, models=("lda", "logreg")
+        tmp_path,
+        n=12,
+        seed=0,
+        progress=False,
+        n_splits=2,
+        n_bootstrap=50,
+        models=("lda", "logreg"),
+        cohort_options={"size": 512, "pixel_spacing_mm": 0.2},
     )
     run = runs["synthetic"]
     assert (tmp_path / "report.html").is_file() and (tmp_path / "data" / "lesions.csv").is_file()

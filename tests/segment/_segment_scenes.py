@@ -53,8 +53,6 @@ def mass_scene(shape=(200, 200), centre=(100, 100), axes=(30, 22), seed=2, contr
     return Scene(tissue(shape, seed=seed) + blob, truth)
 
 
-
-
 def dice(a: np.ndarray, b: np.ndarray) -> float:
     a, b = a.astype(bool), b.astype(bool)
     total = a.sum() + b.sum()

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from _segment_scenes import Scene, calc_scene as _calc_scene, mass_scene
+from _segment_scenes import Scene, mass_scene
+from _segment_scenes import calc_scene as _calc_scene
 
 
 @pytest.fixture()
@@ -15,4 +16,4 @@ def calc_scene() -> Scene:
 @pytest.fixture()
 def mass() -> Scene:
     """200×200 tissue with one blurred elliptical mass."""
-    return mass_scene()
+    return mass_scene(contrast=70.0)

@@ -36,7 +36,12 @@ def test_right_breast_is_the_mirror_image():
     img, truth, _ = _film()
     mask = breast_mask(img[:, ::-1])
     assert dice(mask, truth[:, ::-1]) > 0.97
-    assert chest_wall_side(mask) == "R" and chest_wall_side(truth) == "L"
+    assert chest_wall_side(mask) == "right" and chest_wall_side(truth) == "left"
+    # laterality only decides when the image cannot: a centred, symmetric blob
+    blob = np.zeros((50, 50), bool)
+    blob[10:40, 10:40] = True
+    assert chest_wall_side(blob, "R") == "right" and chest_wall_side(blob, "L") == "left"
+    assert chest_wall_side(mask, "L") == "right"  # the image wins
 
 
 @pytest.mark.parametrize("flip", [False, True])

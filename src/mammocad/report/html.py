@@ -259,7 +259,7 @@ def _png_of_rgb(rgb: np.ndarray, max_side: int = 700) -> bytes:
     img = Image.fromarray(rgb)
     img.thumbnail((max_side, max_side))
     buf = io.BytesIO()
-    img.save(buf, format="PNG", optimize=True)
+    img.save(buf, format="PNG")
     return buf.getvalue()
 
 

@@ -227,6 +227,7 @@ def run_demo(
     n_splits: int = 5,
     n_bootstrap: int = 500,
     models: Sequence[str] | None = None,
+    cohort_options: Mapping[str, Any] | None = None,
 ) -> dict[str, ReproduceRun]:
     """The whole pipeline on a synthetic cohort, and on mini-MIAS when given.
 
@@ -252,6 +253,9 @@ def run_demo(
     n_bootstrap : int, default 500
     models : sequence of str, optional
         Default: the paper's four and the extra baseline.
+    cohort_options : mapping, optional
+        Extra keyword arguments of :func:`mammocad.synth.make_cohort` (e.g.
+        ``size``, ``pixel_spacing_mm``).
 
     Returns
     -------
@@ -268,7 +272,7 @@ def run_demo(
     data = out / "data"
     table_path = data / "lesions.csv"
     if not table_path.is_file():
-        make_cohort(n, data, seed=seed, progress=progress)
+        make_cohort(n, data, seed=seed, progress=progress, **dict(cohort_options or {}))
     runs: dict[str, ReproduceRun] = {}
     common = dict(
         seed=seed,

@@ -41,9 +41,8 @@ def breast_mask(
     remove_pectoral : bool
         Also remove the pectoral muscle (for MLO views).
     laterality : {"L", "R"} or None
-        Which breast. For a left breast the chest wall is on the image's left
-        edge (the usual display convention); when None the side is inferred from
-        the image (:func:`chest_wall_side`).
+        Which breast; used only where the image itself does not show which edge
+        the chest wall is on (see :func:`chest_wall_side`).
 
     Returns
     -------
@@ -92,9 +91,7 @@ def breast_mask(
     region = ndi.binary_fill_holes(region)
 
     if remove_pectoral:
-        if side is None:
-            side = chest_wall_side(region)
-        region &= ~_pectoral(small, region, side)
+        region &= ~_pectoral(small, region, chest_wall_side(region, side))
         lab, n = ndi.label(region)
         if n > 1:
             sizes = np.bincount(lab.ravel())
@@ -105,18 +102,24 @@ def breast_mask(
     return full[: pixels.shape[0], : pixels.shape[1]] >= 0.5
 
 
-def chest_wall_side(mask: np.ndarray) -> str:
-    """``"L"`` if the breast leans on the image's left edge, else ``"R"``.
+def chest_wall_side(mask: np.ndarray, laterality: str | None = None) -> str:
+    """Image edge the chest wall is on: ``"left"`` or ``"right"``.
 
-    The chest wall is the vertical edge the breast touches over the longer
-    stretch; ties go to the side with more breast pixels.
+    The breast's wide base lies against the chest wall, so the side holding more
+    of the breast mask wins. Only where the image cannot tell (the mask's centre
+    within 5 % of the image's middle, or an empty mask) does ``laterality``
+    decide, by the usual display convention: a right breast ("R") has its chest
+    wall at the right image edge, a left breast at the left edge. The image wins
+    because datasets differ in how they orient and label their films.
     """
-    left = int(mask[:, 0].sum())
-    right = int(mask[:, -1].sum())
-    if left == right:
-        half = mask.shape[1] // 2
-        left, right = int(mask[:, :half].sum()), int(mask[:, half:].sum())
-    return "L" if left >= right else "R"
+    cols = mask.sum(axis=0).astype(float)
+    width = mask.shape[1]
+    if cols.sum() > 0:
+        centre = float((cols * np.arange(width)).sum() / cols.sum())
+        if abs(centre - (width - 1) / 2.0) > 0.05 * width:
+            return "left" if centre < (width - 1) / 2.0 else "right"
+    side = _check_laterality(laterality)
+    return "right" if side == "R" else "left"
 
 
 def _check_laterality(laterality: str | None) -> str | None:
@@ -138,12 +141,12 @@ def _block_mean(pixels: np.ndarray, step: int) -> np.ndarray:
 
 
 def _pectoral(small: np.ndarray, breast: np.ndarray, side: str) -> np.ndarray:
-    """Triangle of the pectoral muscle (bool, ``small``'s grid), chest wall on ``side``."""
+    """Triangle of the pectoral muscle (bool, ``small``'s grid), chest wall on ``side`` ("left"/"right")."""
     from scipy import ndimage as ndi
     from skimage import filters, morphology
 
-    img = small if side == "L" else small[:, ::-1]
-    region = breast if side == "L" else breast[:, ::-1]
+    img = small if side == "left" else small[:, ::-1]
+    region = breast if side == "left" else breast[:, ::-1]
     rows, cols = img.shape
     out = np.zeros_like(region)
     top = np.nonzero(region.any(axis=1))[0]
@@ -185,4 +188,4 @@ def _pectoral(small: np.ndarray, breast: np.ndarray, side: str) -> np.ndarray:
         return out
     yy, xx = np.mgrid[:rows, :cols]
     out = (xx < a + b * yy) & region
-    return out if side == "L" else out[:, ::-1]
+    return out if side == "left" else out[:, ::-1]

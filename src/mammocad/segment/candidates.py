@@ -3,16 +3,18 @@
 Two detectors run inside the breast mask:
 
 Calcification clusters
-    The white top-hat of :mod:`mammocad.segment.calcifications` over the whole
-    breast, thresholded at ``k_calcification`` local noise levels (robust MAD in
-    blocks of about 13 mm, so dense and fatty tissue get their own threshold);
-    spots of calcification size are linked within ``cluster_distance_mm`` and a
-    group of at least three is a candidate. Its ROI encloses the group plus 2 mm;
-    its score grows with the number of spots and their contrast-to-noise ratio.
+    The multi-scale Laplacian-of-Gaussian spot filter of
+    :func:`mammocad.segment.segment_calcifications` over the whole breast (less
+    a 1 mm rim at the skin line), thresholded at ``k_calcification`` robust noise
+    levels; spots of calcification size are linked within
+    ``cluster_distance_mm`` and a group of at least ``min_cluster_size`` no wider
+    than 3 cm is a candidate. Its ROI encloses the group plus 2 mm; its score
+    grows with the number of spots and their contrast-to-noise ratio.
 Masses
     A scale-normalised Laplacian-of-Gaussian blob detector on a copy downsampled
     to about 0.8 mm pixels, at mass radii of 4-18 mm, in the breast eroded by the
-    blob's radius (so the skin line and film edge do not respond). Its score grows
+    blob's radius (so the skin line and film edge do not respond); a weaker peak
+    inside a stronger blob is dropped. Its score grows
     with the blob's contrast relative to the breast's grey-level spread.
 
 Scores lie in [0, 1); the list is sorted best first. They are heuristic
@@ -28,12 +30,14 @@ import numpy as np
 
 from mammocad.errors import SegmentationError
 from mammocad.io import ROI
-from mammocad.segment._common import as_float_image, check_spacing, disk_area_px
+from mammocad.segment._common import as_float_image, check_spacing
 
 __all__ = ["Candidate", "detect_candidates", "CANDIDATE_KINDS"]
 
 CANDIDATE_KINDS = ("calcification", "mass")
 _MASS_RADII_MM = (4.0, 6.0, 9.0, 13.0, 18.0)
+_CALC_SCALES_MM = (0.12, 0.2, 0.3)
+_MAX_CLUSTER_RADIUS_MM = 15.0
 
 
 @dataclass(frozen=True)
@@ -62,8 +66,8 @@ def detect_candidates(
     breast: np.ndarray | None = None,
     max_candidates: int = 10,
     kinds: tuple[str, ...] = CANDIDATE_KINDS,
-    k_calcification: float = 7.0,
-    cluster_distance_mm: float = 5.0,
+    k_calcification: float = 6.0,
+    cluster_distance_mm: float = 3.0,
     min_cluster_size: int = 3,
 ) -> list[Candidate]:
     """Propose calcification clusters and masses on a whole mammogram.
@@ -129,29 +133,26 @@ def _calcification_clusters(
     pixels: np.ndarray, breast: np.ndarray, spacing: float, k: float, link_mm: float, min_size: int
 ) -> list[Candidate]:
     from scipy import ndimage as ndi
-    from skimage import morphology
 
-    from mammocad.segment.calcifications import group_points
+    from mammocad.segment.calcifications import _blob_response, group_points
 
     rr, cc = np.nonzero(breast)
     r0, r1, c0, c1 = rr.min(), rr.max() + 1, cc.min(), cc.max() + 1
     crop = pixels[r0:r1, c0:c1]
-    inside = breast[r0:r1, c0:c1]
-    se_radius = max(1, int(math.ceil(1.0 / spacing / 2.0)) + 1)
-    tophat = morphology.white_tophat(crop, morphology.disk(se_radius))
-    noise = _block_noise(tophat, inside, max(16, int(round(13.0 / spacing))))
-    floor = 1e-3 * float(crop.max() - crop.min())
-    snr = tophat / np.maximum(noise, floor)
-    spots = (snr > k) & ndi.binary_erosion(inside, iterations=se_radius + 2)
+    # Stay clear of the skin line and film edge, whose step also looks like a spot.
+    inside = ndi.binary_erosion(breast[r0:r1, c0:c1], iterations=max(2, int(round(1.0 / spacing))))
+    if not inside.any():
+        return []
+    z = _blob_response(crop, inside, spacing, _CALC_SCALES_MM, floor=1e-3 * float(np.ptp(crop)))
+    spots = (z > k) & inside
     lab, n = ndi.label(spots)
     if n == 0:
         return []
     index = np.arange(1, n + 1)
-    areas = ndi.sum_labels(np.ones_like(snr), lab, index)
-    peak = ndi.maximum(snr, lab, index)
+    areas = ndi.sum_labels(np.ones(z.shape), lab, index)
+    peak = ndi.maximum(z, lab, index)
     centres = np.asarray(ndi.center_of_mass(spots, lab, index)).reshape(-1, 2)
-    max_area = math.pi / 4.0 * (1.0 / spacing + 1.0) ** 2
-    ok = (areas >= max(1.0, math.floor(disk_area_px(0.1, spacing)))) & (areas <= max_area)
+    ok = areas <= math.pi / 4.0 * (1.0 / spacing + 1.0) ** 2
     centres, peak = centres[ok], peak[ok]
     if len(centres) < min_size:
         return []
@@ -163,35 +164,18 @@ def _calcification_clusters(
             continue
         pts = centres[members]
         cy, cx = pts.mean(axis=0)
-        reach = float(np.sqrt(((pts - [cy, cx]) ** 2).sum(axis=1)).max()) + 2.0 / spacing
+        reach = float(np.sqrt(((pts - [cy, cx]) ** 2).sum(axis=1)).max())
+        if reach * spacing > _MAX_CLUSTER_RADIUS_MM:
+            continue  # spots spread over several centimetres are texture, not a cluster
         strength = members.sum() * float(np.median(peak[members])) / k
         out.append(
             Candidate(
                 kind="calcification",
-                roi=ROI(float(cx + c0), float(cy + r0), max(reach, 3.0 / spacing)),
+                roi=ROI(float(cx + c0), float(cy + r0), max(reach + 2.0 / spacing, 3.0 / spacing)),
                 score=float(1.0 - math.exp(-strength / 10.0)),
             )
         )
     return out
-
-
-def _block_noise(values: np.ndarray, inside: np.ndarray, block: int) -> np.ndarray:
-    """Robust noise level (1.4826 × MAD) per ``block``-sized tile, spread back to pixels."""
-    rows, cols = values.shape
-    nb_r, nb_c = -(-rows // block), -(-cols // block)
-    grid = np.full((nb_r, nb_c), np.nan)
-    for i in range(nb_r):
-        for j in range(nb_c):
-            tile = values[i * block : (i + 1) * block, j * block : (j + 1) * block]
-            sel = inside[i * block : (i + 1) * block, j * block : (j + 1) * block]
-            if sel.sum() >= block:
-                v = tile[sel]
-                med = np.median(v)
-                grid[i, j] = 1.4826 * np.median(np.abs(v - med))
-    if np.isnan(grid).all():
-        return np.full(values.shape, np.inf)
-    grid = np.where(np.isnan(grid), np.nanmedian(grid), grid)
-    return np.kron(grid, np.ones((block, block)))[:rows, :cols]
 
 
 def _masses(pixels: np.ndarray, breast: np.ndarray, spacing: float) -> list[Candidate]:
@@ -220,15 +204,23 @@ def _masses(pixels: np.ndarray, breast: np.ndarray, spacing: float) -> list[Cand
         best = np.where(better, response, best)
         best_scale = np.where(better, i, best_scale)
     min_distance = max(2, int(round(_MASS_RADII_MM[0] / px_mm)))
-    peaks = peak_local_max(best, min_distance=min_distance, threshold_abs=0.05 * spread, num_peaks=10)
-    out = []
-    for r, c in peaks:
+    peaks = peak_local_max(best, min_distance=min_distance, threshold_abs=0.05 * spread, num_peaks=30)
+    out: list[Candidate] = []
+    kept: list[tuple[float, float, float]] = []
+    for r, c in peaks:  # strongest first; drop peaks inside a stronger blob
         radius_mm = _MASS_RADII_MM[best_scale[r, c]]
+        if any(math.hypot(r - kr, c - kc) < kradius for kr, kc, kradius in kept):
+            continue
+        kept.append((float(r), float(c), radius_mm / px_mm))
+        if len(kept) > 10:
+            break
         z = float(best[r, c]) / spread
         out.append(
             Candidate(
                 kind="mass",
-                roi=ROI(float((c + 0.5) * step - 0.5), float((r + 0.5) * step - 0.5), 1.5 * radius_mm / spacing),
+                roi=ROI(
+                    float((c + 0.5) * step - 0.5), float((r + 0.5) * step - 0.5), 1.5 * radius_mm / spacing
+                ),
                 score=float(1.0 - math.exp(-z)),
             )
         )

@@ -251,7 +251,9 @@ def segment_mass(
     return MassSegmentation(mask=mask, contour=mask_contour(mask), roi=roi, pixel_spacing_mm=spacing)
 
 
-def _component_at_seed(region: np.ndarray, seed_zone: np.ndarray, roi: ROI, rows: slice, cols: slice) -> np.ndarray:
+def _component_at_seed(
+    region: np.ndarray, seed_zone: np.ndarray, roi: ROI, rows: slice, cols: slice
+) -> np.ndarray:
     """The 8-connected component of ``region`` overlapping the seed zone most (else nearest the seed)."""
     from scipy import ndimage as ndi
 

@@ -142,7 +142,11 @@ def segment_mammogram(
         if want_calc and calc_roi is not None
         else None
     )
-    mass = segment_mass(pixels, mass_roi, pixel_spacing_mm=spacing) if want_mass and mass_roi is not None else None
+    mass = (
+        segment_mass(pixels, mass_roi, pixel_spacing_mm=spacing)
+        if want_mass and mass_roi is not None
+        else None
+    )
     return MammogramSegmentation(
         mammogram=mammogram, roi=roi, kind=kind, calcifications=calcs, mass=mass, candidates=candidates
     )
@@ -228,5 +232,10 @@ def _mass_dict(seg: MassSegmentation) -> dict[str, Any]:
     out["centre"] = None if centre is None else {"row": centre[0], "col": centre[1]}
     if seg.found:
         rr, cc = np.nonzero(seg.mask)
-        out["bbox"] = {"row0": int(rr.min()), "col0": int(cc.min()), "row1": int(rr.max()) + 1, "col1": int(cc.max()) + 1}
+        out["bbox"] = {
+            "row0": int(rr.min()),
+            "col0": int(cc.min()),
+            "row1": int(rr.max()) + 1,
+            "col1": int(cc.max()) + 1,
+        }
     return out

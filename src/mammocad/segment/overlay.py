@@ -74,7 +74,7 @@ def render_overlay(
     labels = None if calcifications is None else calcifications.labels
     mask = None if mass is None else mass.mask
     thick = max(1, int(round(min(rows, cols) / 400)))
-    out = _annotate(grey8, labels, mask, roi, (0.0, 0.0), 1.0, thick)
+    out = _annotate(grey8, labels, mask, roi, thick)
 
     if inset and roi is not None and roi.overlaps((rows, cols)):
         margin = 0.25 * roi.radius + 2
@@ -87,8 +87,10 @@ def render_overlay(
         big8 = np.clip(np.rint(big), 0, 255).astype(np.uint8)
         big_labels = None if labels is None else _nearest(labels[rs, cs], size)
         big_mask = None if mask is None else _nearest(mask[rs, cs], size)
-        local = ROI((roi.x - cs.start + 0.5) * zoom - 0.5, (roi.y - rs.start + 0.5) * zoom - 0.5, roi.radius * zoom)
-        panel = _annotate(big8, big_labels, big_mask, local, (0.0, 0.0), 1.0, max(1, thick))
+        local = ROI(
+            (roi.x - cs.start + 0.5) * zoom - 0.5, (roi.y - rs.start + 0.5) * zoom - 0.5, roi.radius * zoom
+        )
+        panel = _annotate(big8, big_labels, big_mask, local, thick)
         _place_inset(out, panel, roi, thick)
     return out
 
@@ -104,8 +106,6 @@ def _annotate(
     labels: np.ndarray | None,
     mask: np.ndarray | None,
     roi: ROI | None,
-    offset: tuple[float, float],
-    zoom: float,
     thick: int,
 ) -> np.ndarray:
     from scipy import ndimage as ndi

@@ -1,0 +1,114 @@
+"""The ``mammocad segment`` command end to end on small PNGs written in tmp."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from _segment_scenes import mass_scene
+from PIL import Image
+from typer.testing import CliRunner
+
+from mammocad.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture()
+def png(tmp_path):
+    s = mass_scene(shape=(300, 300), centre=(150, 150), axes=(20, 24), contrast=70.0)
+    img = s.image.copy()
+    for r, c in [(140, 120), (146, 126), (152, 118), (135, 128)]:
+        img[r - 1 : r + 2, c - 1 : c + 2] += 60
+    path = tmp_path / "film.png"
+    Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(path)
+    return path
+
+
+def _run(*args: str):
+    return runner.invoke(app, ["segment", *map(str, args)])
+
+
+def test_segment_with_roi_writes_all_outputs(png, tmp_path):
+    out = tmp_path / "out"
+    res = _run(png, "--roi", "150,150,40", "--pixel-spacing", "0.2", "--no-normalise", "--out", out)
+    assert res.exit_code == 0, res.output
+    for name in ("overlay.png", "calcifications.png", "mass.png", "segmentation.json"):
+        assert (out / name).is_file()
+    summary = json.loads((out / "segmentation.json").read_text())
+    assert summary["roi"]["x"] == 150 and summary["type"] == "both"
+    assert summary["mass"]["found"] and summary["mass"]["area_mm2"] == pytest.approx(
+        summary["mass"]["area_px"] * 0.04
+    )
+    assert summary["calcifications"]["count"] >= 3 and len(summary["calcifications"]["clusters"]) == 1
+    labels = np.asarray(Image.open(out / "calcifications.png"))
+    assert labels.dtype == np.uint16 and labels.max() == summary["calcifications"]["count"]
+    mass = np.asarray(Image.open(out / "mass.png"))
+    assert set(np.unique(mass)) == {0, 255} and (mass > 0).sum() == summary["mass"]["area_px"]
+    overlay = Image.open(out / "overlay.png")
+    assert overlay.mode == "RGB" and overlay.size == (300, 300)
+
+
+def test_roi_is_mapped_through_normalisation(png, tmp_path):
+    out = tmp_path / "n"
+    res = _run(png, "--roi", "150,150,40", "--type", "mass", "--pixel-spacing", "0.2", "--out", out)
+    assert res.exit_code == 0, res.output
+    summary = json.loads((out / "segmentation.json").read_text())
+    scale = 1024 / 300
+    assert summary["scale"] == pytest.approx(scale)
+    assert summary["roi"]["x"] == pytest.approx(150 * scale) and summary["roi"]["source"][
+        "x"
+    ] == pytest.approx(150)
+    assert summary["calcifications"] is None and summary["mass"]["found"]
+    assert summary["pixel_spacing_mm"] == pytest.approx(0.2 / scale)
+
+
+def test_automatic_candidates(png, tmp_path):
+    out = tmp_path / "auto"
+    res = _run(png, "--pixel-spacing", "0.2", "--no-normalise", "--out", out)
+    assert res.exit_code == 0, res.output
+    summary = json.loads((out / "segmentation.json").read_text())
+    assert "candidates" in summary and isinstance(summary["candidates"], list)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--roi", "5000,5000,10"], "outside"),
+        (["--roi", "10,10,0"], "radius"),
+        (["--roi", "10,10"], "X,Y,R"),
+        (["--type", "tumour", "--roi", "10,10,5"], "type"),
+    ],
+)
+def test_bad_arguments_exit_1_with_message(png, tmp_path, args, message):
+    res = _run(png, *args, "--pixel-spacing", "0.2", "--out", tmp_path / "x")
+    assert res.exit_code == 1
+    assert "error:" in res.output and message in res.output
+
+
+def test_missing_spacing_and_missing_file(png, tmp_path):
+    res = _run(png, "--roi", "10,10,5", "--out", tmp_path / "x")
+    assert res.exit_code == 1 and "pixel spacing" in res.output
+    res = _run(tmp_path / "nope.png", "--pixel-spacing", "0.2", "--out", tmp_path / "x")
+    assert res.exit_code == 1 and "no such file" in res.output
+
+
+@pytest.mark.parametrize("value", [0, 128])
+def test_black_and_uniform_images_give_empty_results(tmp_path, value):
+    path = tmp_path / "flat.png"
+    Image.fromarray(np.full((64, 64), value, np.uint8)).save(path)
+    out = tmp_path / "o"
+    res = _run(path, "--roi", "32,32,10", "--pixel-spacing", "0.2", "--no-normalise", "--out", out)
+    assert res.exit_code == 0, res.output
+    summary = json.loads((out / "segmentation.json").read_text())
+    assert summary["calcifications"]["count"] == 0 and not summary["mass"]["found"]
+    res = _run(path, "--pixel-spacing", "0.2", "--out", tmp_path / "a")
+    assert res.exit_code == 0, res.output
+    assert json.loads((tmp_path / "a" / "segmentation.json").read_text())["candidates"] == []
+
+
+def test_roi_partly_outside_is_clipped(png, tmp_path):
+    out = tmp_path / "p"
+    res = _run(png, "--roi", "0,0,60", "--pixel-spacing", "0.2", "--no-normalise", "--out", out)
+    assert res.exit_code == 0, res.output
