@@ -41,9 +41,13 @@ def bootstrap_auc(y: np.ndarray, x: np.ndarray, *, n: int = 2000, seed: int = 0)
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", default=os.environ.get("MAMMOCAD_DATA", "/work/shared/data"))
-    parser.add_argument("--work", default="/tmp/mammocad-bench", help="folder for the feature table (resumable)")
+    parser.add_argument(
+        "--work", default="/tmp/mammocad-bench", help="folder for the feature table (resumable)"
+    )
     parser.add_argument("--workers", type=int, default=None)
     args = parser.parse_args()
 
@@ -95,8 +99,12 @@ def main() -> int:
         (axes[1], mass_rows, MASS_FEATURES, "Mass lesions"),
     ):
         y = y_all[rows]
-        ranked = sorted(names, key=lambda n: -abs(results["calcification" if rows is calc_rows else "mass"]
-                                                   ["auc"][n]["auc"] - 0.5))[:5]
+        ranked = sorted(
+            names,
+            key=lambda n: (
+                -abs(results["calcification" if rows is calc_rows else "mass"]["auc"][n]["auc"] - 0.5)
+            ),
+        )[:5]
         for name in ranked:
             x = table.loc[rows, name].to_numpy(dtype=float)
             auc = roc_auc_score(y, x)
@@ -105,8 +113,11 @@ def main() -> int:
             fpr, tpr, _ = roc_curve(y, x)
             ax.plot(fpr, tpr, label=f"{name} (AUC {auc:.2f})")
         ax.plot([0, 1], [0, 1], "k:", lw=0.8)
-        ax.set(title=f"{title} (n={rows.sum()}, {int(y.sum())} malignant)", xlabel="1 - specificity",
-               ylabel="sensitivity")
+        ax.set(
+            title=f"{title} (n={rows.sum()}, {int(y.sum())} malignant)",
+            xlabel="1 - specificity",
+            ylabel="sensitivity",
+        )
         ax.legend(fontsize=8, loc="lower right")
     fig.suptitle("mini-MIAS: ROC of the five most discriminative single features (sign-oriented)")
     fig.tight_layout()

@@ -40,6 +40,12 @@ from mammocad.io import ROI, read_mammogram
 from mammocad.segment import MASS_METHODS, render_overlay, segment_calcifications, segment_mass
 
 ROOT = Path(__file__).resolve().parents[1]
+#: Other thresholds of segment_calcifications measured alongside the defaults (trade-off).
+OPERATING_POINTS = {
+    "strict": {"k_high": 5.0, "k_support": 3.7},
+    "lenient": {"k_high": 4.2, "k_support": 3.2},
+    "very_lenient": {"k_high": 4.0, "k_support": 3.0, "support_distance_mm": 1.5},
+}
 #: mini-MIAS lesions whose overlays are written to docs/images (3 CALC, 3 masses).
 SHOWN_MIAS = ("mdb209", "mdb213", "mdb219", "mdb028", "mdb012", "mdb023")
 
@@ -85,6 +91,7 @@ def synthetic(n_cases: int, seed0: int, mass_methods: tuple[str, ...]) -> dict:
         m: {"dice": [], "hd_px": [], "hd_mm": []} for m in mass_methods
     }
     mass_by_path: dict[str, list[float]] = {}
+    sweep: dict[str, dict] = {}
     timing = {"calc_s": [], **{f"mass_{m}_s": [] for m in mass_methods}}
     for k in range(n_cases):
         pathology = "benign" if k % 2 == 0 else "malignant"
@@ -109,6 +116,12 @@ def synthetic(n_cases: int, seed0: int, mass_methods: tuple[str, ...]) -> dict:
                     agg["fp"] += fp
                     agg["rois"] += 1
                     agg["dice"] += dices
+                for name, params in OPERATING_POINTS.items():
+                    alt = segment_calcifications(img, roi, pixel_spacing_mm=spacing, **params)
+                    _, a_det, a_fp, _ = calc_scores(lesion.labels, alt.labels)
+                    op = sweep.setdefault(name, {"params": params, "detected": 0, "fp": 0})
+                    op["detected"] += a_det
+                    op["fp"] += a_fp
             else:
                 for method in mass_methods:
                     t0 = time.perf_counter()
@@ -148,6 +161,14 @@ def synthetic(n_cases: int, seed0: int, mass_methods: tuple[str, ...]) -> dict:
             **calc_summary(totals),
             "by_pathology": {p: calc_summary(a) for p, a in by_path.items()},
         },
+        "calcification_operating_points": {
+            name: {
+                "params": op["params"],
+                "sensitivity": op["detected"] / max(totals["truth"], 1),
+                "fp_per_roi": op["fp"] / max(totals["rois"], 1),
+            }
+            for name, op in sweep.items()
+        },
         "mass": {
             m: {
                 "rois": len(v["dice"]),
@@ -168,7 +189,7 @@ def mias(directory: Path, images_out: Path | None) -> dict:
 
     table = load_mias(directory)
     table = table[np.isfinite(table["x"]) & np.isfinite(table["radius"])]
-    calc_hits, mass_hits = [], []
+    calc_hits, calc_hits_5mm, mass_hits, mass_found, mass_fill = [], [], [], [], []
     figures = []
     for row in table.itertuples():
         if row.abnormality not in ("calcification", "mass"):
@@ -182,12 +203,23 @@ def mias(directory: Path, images_out: Path | None) -> dict:
                 (c.centre[1] - roi.x) ** 2 + (c.centre[0] - roi.y) ** 2 <= roi.radius**2 for c in seg.clusters
             )
             calc_hits.append(hit)
+            # Some annotated circles are tiny (radius 3 px = 0.6 mm): also search at least 5 mm.
+            wide = ROI(roi.x, roi.y, max(roi.radius, 5.0 / spacing))
+            wide_seg = segment_calcifications(mg.pixels, wide, pixel_spacing_mm=spacing)
+            calc_hits_5mm.append(
+                any(
+                    (c.centre[1] - wide.x) ** 2 + (c.centre[0] - wide.y) ** 2 <= wide.radius**2
+                    for c in wide_seg.clusters
+                )
+            )
             calcs, mass = seg, None
         else:
             mass = segment_mass(mg.pixels, roi, pixel_spacing_mm=spacing)
             centre = mass.centre
             hit = centre is not None and (centre[1] - roi.x) ** 2 + (centre[0] - roi.y) ** 2 <= roi.radius**2
             mass_hits.append(hit)
+            mass_found.append(mass.found)
+            mass_fill.append(mass.area_px / float(roi.mask(mg.shape).sum()))
             calcs = None
         if images_out is not None and row.lesion_id in SHOWN_MIAS:
             name = f"segment_mias_{row.lesion_id}_{row.abnormality}.png"
@@ -197,8 +229,11 @@ def mias(directory: Path, images_out: Path | None) -> dict:
     return {
         "calc_rois": len(calc_hits),
         "calc_cluster_in_circle": float(np.mean(calc_hits)) if calc_hits else None,
+        "calc_cluster_in_circle_min_5mm": float(np.mean(calc_hits_5mm)) if calc_hits_5mm else None,
         "mass_rois": len(mass_hits),
         "mass_centre_in_circle": float(np.mean(mass_hits)) if mass_hits else None,
+        "mass_found": float(np.mean(mass_found)) if mass_found else None,
+        "mass_area_over_circle_area_median": float(np.median(mass_fill)) if mass_fill else None,
         "figures": figures,
     }
 

@@ -32,6 +32,10 @@ def atomic_path(path: str | os.PathLike[str], suffix: str | None = None) -> Iter
         dir=target.parent,
     )
     os.close(fd)
+    # mkstemp creates 0600 files; give the result the permissions open() would.
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp_name, 0o666 & ~umask)
     tmp = Path(tmp_name)
     # Libraries that pick a writer by suffix see the real suffix before ".tmp".
     real_tmp = tmp.with_suffix("")

@@ -198,13 +198,17 @@ def segment_command(
     no_normalise: Annotated[
         bool, typer.Option("--no-normalise", help="Segment the image as read, not resampled to 1024x1024 8-bit.")
     ] = False,
+    view: Annotated[
+        str | None,
+        typer.Option("--view", help="CC or MLO, for files that do not say (MLO: pectoral muscle not searched)."),
+    ] = None,
     quiet: Quiet = False,
 ) -> None:
     """Segment microcalcifications and/or a mass; write an overlay, masks and a JSON summary."""
     from mammocad.io import ROI, normalise, read_mammogram
     from mammocad.segment import segment_mammogram, write_segmentation
 
-    mg = read_mammogram(image, pixel_spacing_mm=pixel_spacing)
+    mg = read_mammogram(image, pixel_spacing_mm=pixel_spacing, view=None if view is None else view.upper())
     if not no_normalise:
         mg = normalise(mg)
     region = None if roi is None else ROI.parse(roi).scaled(mg.scale)

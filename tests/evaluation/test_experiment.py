@@ -42,7 +42,11 @@ def test_run_experiment_outputs(tmp_path, feature_table):
     assert len(calc.models["sae"].cv_scores) == 3
     # The signal is strong: the model must do better than chance on the test group.
     assert res.scenarios["combined"].models["sae"].test.point.auc > 0.7
-    data = json.loads((tmp_path / "results.json").read_text())
+
+    def no_nan(token):
+        raise AssertionError(f"results.json holds {token}: not strict JSON")
+
+    data = json.loads((tmp_path / "results.json").read_text(), parse_constant=no_nan)
     assert data["scenarios"]["mass"]["models"]["knn"]["test"]["ci"]["auc"]["method"] == "delong"
     table = pd.read_csv(tmp_path / "results.csv")
     assert len(table) == 6 and {"accuracy_ci_low", "cv_accuracy_std", "delong_p_vs_sae"} <= set(table.columns)
@@ -145,3 +149,11 @@ def test_bad_arguments(feature_table):
         run_experiment(feature_table, test_fraction=1.5, **FAST)
     with pytest.raises(MammocadError, match="n_splits"):
         run_experiment(feature_table, **{**FAST, "n_splits": 1})
+
+
+def test_json_values_are_strict():
+    from mammocad.evaluation.experiment import _jsonable
+
+    got = _jsonable({"a": float("nan"), "b": (1, np.float32(2.5)), "c": {"d": np.inf}, 3: "x"})
+    assert got == {"a": None, "b": [1, 2.5], "c": {"d": None}, "3": "x"}
+    json.dumps(got, allow_nan=False)

@@ -66,7 +66,7 @@ def test_roi_is_mapped_through_normalisation(png, tmp_path):
 
 def test_automatic_candidates(png, tmp_path):
     out = tmp_path / "auto"
-    res = _run(png, "--pixel-spacing", "0.2", "--no-normalise", "--out", out)
+    res = _run(png, "--pixel-spacing", "0.2", "--no-normalise", "--view", "mlo", "--out", out)
     assert res.exit_code == 0, res.output
     summary = json.loads((out / "segmentation.json").read_text())
     assert "candidates" in summary and isinstance(summary["candidates"], list)

@@ -230,7 +230,9 @@ class ExperimentResult:
             "predictions.csv": out / "predictions.csv",
             "split.csv": out / "split.csv",
         }
-        atomic_write_text(paths["results.json"], json.dumps(_jsonable(self.to_dict()), indent=2, allow_nan=False) + "\n")
+        atomic_write_text(
+            paths["results.json"], json.dumps(_jsonable(self.to_dict()), indent=2, allow_nan=False) + "\n"
+        )
         for name, frame in (
             ("results.csv", self.table()),
             ("predictions.csv", self.predictions),

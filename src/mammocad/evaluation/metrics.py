@@ -463,8 +463,10 @@ def bootstrap_ci(
             "specificity": tn / (tn + fp),
         }
     # AUC per resample: weighted Mann-Whitney over the lesions of the drawn patients.
-    lesion_w = weights[:, gidx]
-    values["auc"] = _weighted_auc(y, s, lesion_w)
+    # In blocks, so that memory stays bounded for large test sets.
+    values["auc"] = np.concatenate(
+        [_weighted_auc(y, s, weights[i : i + 256][:, gidx]) for i in range(0, n_bootstrap, 256)]
+    )
     alpha = (1 - confidence) / 2
     intervals: dict[str, Interval] = {}
     n_valid: dict[str, int] = {}

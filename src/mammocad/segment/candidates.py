@@ -9,7 +9,10 @@ Calcification clusters
     levels; spots of calcification size are linked within
     ``cluster_distance_mm`` and a group of at least ``min_cluster_size`` no wider
     than 3 cm is a candidate. Its ROI encloses the group plus 2 mm; its score
-    grows with the number of spots and their contrast-to-noise ratio.
+    grows with the number of spots and their contrast-to-noise ratio. A proposal
+    is kept only where :func:`~mammocad.segment.segment_calcifications`, run in
+    its ROI (at least 5 mm in radius), finds a cluster there too; the ROI is then
+    centred on that cluster.
 Masses
     A scale-normalised Laplacian-of-Gaussian blob detector on a copy downsampled
     to about 0.8 mm pixels, at mass radii of 4-18 mm, in the breast eroded by the
@@ -38,6 +41,7 @@ CANDIDATE_KINDS = ("calcification", "mass")
 _MASS_RADII_MM = (4.0, 6.0, 9.0, 13.0, 18.0)
 _CALC_SCALES_MM = (0.12, 0.2, 0.3)
 _MAX_CLUSTER_RADIUS_MM = 15.0
+_MIN_CALC_ROI_MM = 5.0
 
 
 @dataclass(frozen=True)
@@ -120,9 +124,10 @@ def detect_candidates(
         return []
     found: list[Candidate] = []
     if "calcification" in kinds:
-        found += _calcification_clusters(
+        proposed = _calcification_clusters(
             pixels, breast, spacing, k_calcification, cluster_distance_mm, min_cluster_size
         )
+        found += _confirm_clusters(pixels, proposed, spacing, max_candidates)
     if "mass" in kinds:
         found += _masses(pixels, breast, spacing)
     found.sort(key=lambda c: -c.score)
@@ -173,6 +178,36 @@ def _calcification_clusters(
                 kind="calcification",
                 roi=ROI(float(cx + c0), float(cy + r0), max(reach + 2.0 / spacing, 3.0 / spacing)),
                 score=float(1.0 - math.exp(-strength / 10.0)),
+            )
+        )
+    return out
+
+
+def _confirm_clusters(
+    pixels: np.ndarray, proposed: list[Candidate], spacing: float, limit: int
+) -> list[Candidate]:
+    """Keep the proposals in which :func:`segment_calcifications` finds a cluster.
+
+    The whole-image detector judges spots against the whole breast's noise; the
+    ROI segmentation judges them against the ROI's own, so a proposal is kept only
+    where the two agree, re-centred on the cluster found, with the same score.
+    """
+    from mammocad.segment.calcifications import segment_calcifications
+
+    out = []
+    for cand in sorted(proposed, key=lambda c: -c.score)[: 2 * limit]:
+        roi = ROI(cand.roi.x, cand.roi.y, max(cand.roi.radius, _MIN_CALC_ROI_MM / spacing))
+        seg = segment_calcifications(pixels, roi, pixel_spacing_mm=spacing)
+        if not seg.clusters:
+            continue
+        best = seg.clusters[0]
+        r0, c0, r1, c1 = best.bbox
+        reach = 0.5 * math.hypot(r1 - r0, c1 - c0) + 2.0 / spacing
+        out.append(
+            Candidate(
+                kind="calcification",
+                roi=ROI(float(best.centre[1]), float(best.centre[0]), max(reach, _MIN_CALC_ROI_MM / spacing)),
+                score=cand.score,
             )
         )
     return out

@@ -1,0 +1,76 @@
+"""How much do mini-MIAS results move with the split seed? (fast models only)
+
+Reruns the experiment on the cached mini-MIAS feature table (written by
+``benchmarks/reproduce_mias.py``) for seeds 0..N-1 with the fast models (KNN,
+LDA, logistic regression; the SAE and SVM would take minutes per seed) and
+records the spread of test accuracy and AUC per scenario and model.
+
+    python benchmarks/mias_seed_spread.py [--features PATH] [--seeds 10]
+
+Output: ``benchmarks/results/mias_seed_spread.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mammocad._fileio import atomic_write_text
+from mammocad.evaluation import run_experiment
+from mammocad.features.extract import read_feature_table
+
+HERE = Path(__file__).resolve().parent
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--features", type=Path, default=Path("/tmp/mammocad-bench/reproduce_mias/run/features.parquet")
+    )
+    parser.add_argument("--seeds", type=int, default=10)
+    args = parser.parse_args()
+    if not args.features.is_file():
+        print(f"{args.features}: run benchmarks/reproduce_mias.py first", file=sys.stderr)
+        return 2
+    features = read_feature_table(args.features)
+    runs = []
+    for seed in range(args.seeds):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = run_experiment(features, models=("knn", "lda", "logreg"), seed=seed, n_bootstrap=200)
+        runs.append(res.table()[["scenario", "model", "n_test", "accuracy", "auc"]].assign(seed=seed))
+    summary = {}
+    for (scenario, model), rows in pd.concat(runs).groupby(["scenario", "model"]):
+        summary[f"{scenario}/{model}"] = {
+            metric: {
+                "min": float(rows[metric].min()),
+                "max": float(rows[metric].max()),
+                "mean": float(rows[metric].mean()),
+                "std": float(rows[metric].std(ddof=1)),
+            }
+            for metric in ("accuracy", "auc")
+        } | {"n_test": [int(v) for v in np.unique(rows["n_test"])]}
+    record = {
+        "benchmark": "mias_seed_spread",
+        "features": str(args.features),
+        "seeds": args.seeds,
+        "summary": summary,
+    }
+    HERE.joinpath("results").mkdir(exist_ok=True)
+    atomic_write_text(HERE / "results" / "mias_seed_spread.json", json.dumps(record, indent=2) + "\n")
+    for key, value in summary.items():
+        print(
+            f"{key:<22} accuracy {value['accuracy']['min']:.2f}-{value['accuracy']['max']:.2f}  "
+            f"AUC {value['auc']['min']:.2f}-{value['auc']['max']:.2f} (sd {value['auc']['std']:.2f})"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
