@@ -27,16 +27,18 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def bootstrap_auc(y: np.ndarray, x: np.ndarray, *, n: int = 2000, seed: int = 0) -> tuple[float, float]:
-    from sklearn.metrics import roc_auc_score
+    """95% percentile interval of the AUC over bootstrap resamples (Mann-Whitney, vectorised)."""
+    from scipy.stats import rankdata
 
     rng = np.random.default_rng(seed)
-    values = []
-    for _ in range(n):
-        idx = rng.integers(0, len(y), len(y))
-        if y[idx].min() == y[idx].max():
-            continue
-        values.append(roc_auc_score(y[idx], x[idx]))
-    lo, hi = np.percentile(values, [2.5, 97.5])
+    idx = rng.integers(0, len(y), (n, len(y)))
+    yb, xb = y[idx], x[idx]
+    pos = yb.sum(axis=1)
+    neg = len(y) - pos
+    ok = (pos > 0) & (neg > 0)
+    ranks = rankdata(xb, axis=1)
+    auc = ((ranks * yb).sum(axis=1) - pos * (pos + 1) / 2.0)[ok] / (pos * neg)[ok]
+    lo, hi = np.percentile(auc, [2.5, 97.5])
     return float(lo), float(hi)
 
 

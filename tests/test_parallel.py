@@ -24,8 +24,14 @@ def test_local_errors_propagate():
 
 @pytest.mark.parametrize(
     ("workers", "scheduler", "match"),
-    [(0, None, "workers"), (-2, None, "workers"), (1.5, None, "workers"), (True, None, "workers"),
-     (2, "tcp://x:1", "not both"), (None, "localhost", "address")],
+    [
+        (0, None, "workers"),
+        (-2, None, "workers"),
+        (1.5, None, "workers"),
+        (True, None, "workers"),
+        (2, "tcp://x:1", "not both"),
+        (None, "localhost", "address"),
+    ],
 )
 def test_bad_execution_arguments(workers, scheduler, match):
     with pytest.raises(MammocadError, match=match):

@@ -206,3 +206,16 @@ def test_positive_scores_uses_probability_or_decision():
     svc = SVC().fit(X, y)
     s, t = positive_scores(svc, X)
     assert t == 0.0 and np.array_equal((s >= 0).astype(int), svc.predict(X))
+
+
+@given(st.integers(0, 10_000))
+@settings(max_examples=15, deadline=None)
+def test_bootstrap_does_not_depend_on_lesion_order(perm_seed):
+    y, a, _ = _data(11, n=40)
+    groups = np.repeat(np.arange(10), 4).astype(str)
+    perm = np.random.default_rng(perm_seed).permutation(40)
+    ci, _ = bootstrap_ci(y, a, groups, threshold=0.0, n_bootstrap=100, random_state=3)
+    ci_perm, _ = bootstrap_ci(y[perm], a[perm], groups[perm], threshold=0.0, n_bootstrap=100, random_state=3)
+    for name in ci:
+        assert ci[name].low == pytest.approx(ci_perm[name].low, abs=1e-12)
+        assert ci[name].high == pytest.approx(ci_perm[name].high, abs=1e-12)

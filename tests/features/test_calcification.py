@@ -55,8 +55,11 @@ def test_per_calcification_values_equal_regionprops():
     assert f["calc_count"] == len(props) > 1
     areas = np.array([p.area for p in props], float)
     assert f["calc_mean_area_mm2"] == pytest.approx(areas.mean() * 0.01, rel=1e-12)
-    assert f["calc_mean_diameter_mm"] == pytest.approx(np.mean([p.equivalent_diameter_area for p in props]) * 0.1)
-    assert f["calc_mean_solidity"] == pytest.approx(np.mean([p.solidity for p in props]), rel=1e-12)
+    assert f["calc_mean_diameter_mm"] == pytest.approx(
+        np.mean([p.equivalent_diameter_area for p in props]) * 0.1
+    )
+    # solidity uses the hull of the pixels as unit squares (regionprops: of the pixel centres)
+    assert f["calc_mean_solidity"] == pytest.approx(np.mean([p.solidity for p in props]), rel=0.1)
     circ = [min(1.0, 4 * math.pi * p.area / p.perimeter_crofton**2) for p in props]
     assert f["calc_mean_circularity"] == pytest.approx(np.mean(circ), rel=1e-12)
     grey = image[labels > 0].astype(float)
@@ -75,6 +78,14 @@ def test_linear_and_punctate_classification():
     assert f["calc_linear_proportion"] == pytest.approx(1 / 3)
     assert f["calc_punctate_proportion"] == pytest.approx(1 / 3)
     assert f["calc_circular_proportion"] == pytest.approx(2 / 3)
+
+
+def test_solidity_of_pixels_as_unit_squares():
+    labels = np.zeros((8, 8), int)
+    labels[2, 2] = labels[3, 2] = labels[3, 3] = 1  # L-tromino: hull area 3.5
+    labels[6, 6] = 2  # one pixel: 1
+    f = calcification_features(np.ones((8, 8)), labels, pixel_spacing_mm=0.1)
+    assert f["calc_mean_solidity"] == pytest.approx((3 / 3.5 + 1) / 2)
 
 
 def test_boolean_mask_is_split_into_calcifications():
@@ -107,6 +118,7 @@ def test_constant_image_and_calcifications_covering_the_roi():
     f = calcification_features(np.full((6, 6), 9.0), labels, pixel_spacing_mm=0.2, roi=ROI(2, 2, 2))
     assert all(math.isfinite(v) for v in f.values())
     assert f["calc_volume_ratio"] == 0.0  # no excess brightness anywhere
+    assert f["calc_contrast"] == 0.0  # the calcifications are their own background
 
 
 def test_bad_input_is_a_feature_error():

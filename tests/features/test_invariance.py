@@ -76,7 +76,7 @@ def render(*, factor: int = 1, angle: float = 0.0):
     image = 60 + 10 * np.sin(py / 3.0) + 8 * np.cos(px / 4.0)
     mass = _inside_ellipse(py, px, *MASS, lobes=0.12)
     dist = np.hypot(py - MASS[0], px - MASS[1])
-    image = image + np.where(mass, 70 * np.exp(-(dist / 3.0) ** 2) + 15 * np.sin(dist * 2.5) ** 2, 0.0)
+    image = image + np.where(mass, 70 * np.exp(-((dist / 3.0) ** 2)) + 15 * np.sin(dist * 2.5) ** 2, 0.0)
     labels = np.zeros((n, n), np.int32)
     for k, calc in enumerate(CALCS, 1):
         inside = _inside_ellipse(py, px, *calc)
@@ -131,8 +131,11 @@ def test_rotation_by_90_degrees_is_exact(base, k):
 def test_flips_are_exact(base, axis):
     (image, labels, mass, calc_roi, _, s), f0 = base
     n = image.shape[0]
-    roi = ROI(calc_roi.x, n - 1 - calc_roi.y, calc_roi.radius) if axis == 0 else ROI(
-        n - 1 - calc_roi.x, calc_roi.y, calc_roi.radius)
+    roi = (
+        ROI(calc_roi.x, n - 1 - calc_roi.y, calc_roi.radius)
+        if axis == 0
+        else ROI(n - 1 - calc_roi.x, calc_roi.y, calc_roi.radius)
+    )
     f = features(np.flip(image, axis), np.flip(labels, axis), np.flip(mass, axis), roi, s)
     for name in _declaring("rotation90"):
         assert f[name] == pytest.approx(f0[name], rel=1e-9, abs=1e-9), name

@@ -45,6 +45,20 @@ def test_shape_features_equal_regionprops(synthetic_mass):
     assert f["mass_circularity"] == pytest.approx(circ, rel=1e-12)
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_convex_area_equals_skimage_convex_hull_image(seed):
+    from skimage.morphology import convex_hull_image
+
+    from mammocad.features._shape import convex_area_px
+
+    rng = np.random.default_rng(seed)
+    mask = np.zeros((40, 40), bool)
+    mask[rng.integers(5, 35, 30), rng.integers(5, 35, 30)] = True
+    assert convex_area_px(mask) == convex_hull_image(mask).sum()
+    blob = _blob(angle=seed, lobes=0.1 * seed)
+    assert convex_area_px(blob) == convex_hull_image(blob).sum()
+
+
 def test_intensity_features_by_hand(synthetic_mass):
     image, mask, s = synthetic_mass
     f = mass_features(image, mask, pixel_spacing_mm=s)
@@ -57,7 +71,9 @@ def test_intensity_features_by_hand(synthetic_mass):
     ring = (ndi.distance_transform_edt(~mask) <= ring_width_px(mask.sum())) & ~mask
     b = image[ring].astype(float).mean()
     assert f["mass_grey_relativity"] == pytest.approx((grey.mean() - b) / (grey.mean() + b))
-    assert f["mass_volume_ratio"] == pytest.approx(np.clip(grey - b, 0, None).sum() / (grey.size * (grey.max() - b)))
+    assert f["mass_volume_ratio"] == pytest.approx(
+        np.clip(grey - b, 0, None).sum() / (grey.size * (grey.max() - b))
+    )
     assert f["mass_grey_relativity"] > 0  # the synthetic mass is brighter than its surroundings
 
 
@@ -105,7 +121,9 @@ def test_constant_image_is_defined():
     mask = _blob()
     f = mass_features(np.full(mask.shape, 77, np.uint8), mask, pixel_spacing_mm=0.2)
     assert all(math.isfinite(v) for v in f.values())
-    assert f["mass_heterogeneity"] == 0.0 and f["mass_volume_ratio"] == 0.0 and f["mass_grey_relativity"] == 0.0
+    assert (
+        f["mass_heterogeneity"] == 0.0 and f["mass_volume_ratio"] == 0.0 and f["mass_grey_relativity"] == 0.0
+    )
     assert f["mass_glcm_energy"] == 1.0 and f["mass_glcm_correlation"] == 1.0
 
 

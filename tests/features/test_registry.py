@@ -40,15 +40,41 @@ def test_every_feature_is_documented():
 
 def test_paper_features_are_present():
     # Wang et al. list these by name; each must map to a column.
-    for name in ("calc_count", "calc_mean_diameter_mm", "calc_mean_area_mm2", "calc_density_per_cm2",
-                 "calc_mean_circularity", "calc_circular_proportion", "calc_mean_solidity",
-                 "calc_punctate_proportion", "calc_linear_proportion", "calc_mean_spiculation",
-                 "calc_volume_ratio", "calc_mean_grey", "mass_area_mm2", "mass_solidity", "mass_elongation",
-                 "mass_axis_ratio", "mass_heterogeneity", "mass_spiculation", "mass_volume_ratio",
-                 "mass_convexity", "mass_mean_grey", "mass_max_grey", "mass_grey_relativity",
-                 "mass_glcm_entropy", "mass_glcm_inverse_difference", "mass_glcm_difference_entropy",
-                 "mass_glcm_correlation", "mass_glcm_difference_variance", "mass_glcm_sum_average",
-                 "mass_glcm_sum_variance", "mass_glcm_energy", "mass_glcm_imc1", "mass_glcm_imc2"):
+    for name in (
+        "calc_count",
+        "calc_mean_diameter_mm",
+        "calc_mean_area_mm2",
+        "calc_density_per_cm2",
+        "calc_mean_circularity",
+        "calc_circular_proportion",
+        "calc_mean_solidity",
+        "calc_punctate_proportion",
+        "calc_linear_proportion",
+        "calc_mean_spiculation",
+        "calc_volume_ratio",
+        "calc_mean_grey",
+        "mass_area_mm2",
+        "mass_solidity",
+        "mass_elongation",
+        "mass_axis_ratio",
+        "mass_heterogeneity",
+        "mass_spiculation",
+        "mass_volume_ratio",
+        "mass_convexity",
+        "mass_mean_grey",
+        "mass_max_grey",
+        "mass_grey_relativity",
+        "mass_glcm_entropy",
+        "mass_glcm_inverse_difference",
+        "mass_glcm_difference_entropy",
+        "mass_glcm_correlation",
+        "mass_glcm_difference_variance",
+        "mass_glcm_sum_average",
+        "mass_glcm_sum_variance",
+        "mass_glcm_energy",
+        "mass_glcm_imc1",
+        "mass_glcm_imc2",
+    ):
         assert feature_spec(name).name == name
 
 

@@ -97,8 +97,11 @@ def test_glcm_counts_equal_skimage(distance):
     # skimage's angle a pairs (r, c) with (r + d·sin a, c + d·cos a), rows down: our 45°
     # (up-right) is its 3π/4 and our 135° its π/4 (symmetric matrices). Level 0 = outside, dropped.
     ref = graycomatrix(
-        q.astype(np.uint8), [distance], [0, 3 * np.pi / 4, np.pi / 2, np.pi / 4],
-        levels=GLCM_LEVELS + 1, symmetric=True,
+        q.astype(np.uint8),
+        [distance],
+        [0, 3 * np.pi / 4, np.pi / 2, np.pi / 4],
+        levels=GLCM_LEVELS + 1,
+        symmetric=True,
     )[1:, 1:, 0, :]
     ref = np.moveaxis(ref, -1, 0).astype(float)
     # Beyond 1 pixel skimage rounds the diagonal offset to Euclidean length d (e.g. (1, 1) for

@@ -84,7 +84,7 @@ def test_without_pretraining_same_seed_differs() -> None:
 
 def test_learns_a_separable_problem_and_scores_proba_consistently() -> None:
     X, y = _data(n=300)
-    clf = SAE(hidden_layer_sizes=(32, 32), random_state=0).fit(X, y)
+    clf = SAE(hidden_layer_sizes=(32, 32), batch_size=64, random_state=0).fit(X, y)
     assert clf.score(X, y) > 0.85
     proba = clf.predict_proba(X)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
@@ -99,7 +99,7 @@ def test_multiclass_and_string_labels() -> None:
     rng = np.random.default_rng(0)
     X = rng.random((240, 5))
     y = np.array(["a", "b", "c"])[np.digitize(X[:, 0], [1 / 3, 2 / 3])]
-    clf = SAE(hidden_layer_sizes=(32,), learning_rate=0.01, random_state=0).fit(X, y)
+    clf = SAE(hidden_layer_sizes=(32,), learning_rate=0.01, batch_size=64, random_state=0).fit(X, y)
     assert list(clf.classes_) == ["a", "b", "c"]
     assert clf.predict_proba(X).shape == (240, 3) and clf.decision_function(X).shape == (240, 3)
     assert clf.score(X, y) > 0.7

@@ -90,7 +90,10 @@ def test_honest_reading_follows_the_numbers(result):
         if mname == "sae":
             continue
         d = m.delong_vs_reference
-        verdict = "significant difference" if d.p_value < 0.05 else "no evidence of a difference"
+        higher = "SAE" if d.difference > 0 else mname.upper()
+        verdict = (
+            f"significant difference at the 5% level ({higher} higher)" if d.p_value < 0.05 else "no evidence"
+        )
         assert f"vs {mname.upper()}" in text
         assert verdict in text
     assert "percentage points wide" in text

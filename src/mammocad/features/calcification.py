@@ -13,17 +13,20 @@ import math
 
 import numpy as np
 from scipy import ndimage as ndi
-from skimage.measure import regionprops
-from skimage.morphology import convex_hull_image
 
 from mammocad.errors import FeatureError
 from mammocad.features._shape import (
     bbox_slices,
+    boundary_pixels,
     check_finite,
     check_image,
     check_spacing,
     circularity,
-    radial_cv,
+    crofton_perimeters,
+    hull_mask,
+    moments,
+    radial_cvs,
+    unit_square_hull,
 )
 from mammocad.features.registry import CALCIFICATION_FEATURES
 from mammocad.io import ROI
@@ -98,35 +101,47 @@ def calcification_features(
     if labels.dtype == np.bool_:
         labels = ndi.label(labels, structure=np.ones((3, 3), dtype=bool))[0]
     elif labels.dtype.kind not in "iu":
-        raise FeatureError(f"labels must be an integer label image or a boolean mask, got dtype {labels.dtype}")
+        raise FeatureError(
+            f"labels must be an integer label image or a boolean mask, got dtype {labels.dtype}"
+        )
     calc = labels > 0
     if not calc.any():
         return dict.fromkeys(CALCIFICATION_FEATURES, 0.0)
 
     rs, cs = bbox_slices(calc, _BACKGROUND_MARGIN_PX)
-    lab = labels[rs, cs]
     img = image[rs, cs]
+    # Relabel 1 … n in increasing order of the original labels.
+    lab0 = labels[rs, cs]
+    present = np.unique(lab0)
+    present = present[present > 0]
+    n = int(present.size)
+    lab = np.searchsorted(np.r_[0, present], lab0).astype(np.int64)
     calc_crop = lab > 0
-    check_finite(img[calc_crop], "the calcifications")
     grey = img[calc_crop].astype(np.float64)
+    check_finite(grey, "the calcifications")
     mean_grey = float(grey.mean())
     background = _background(image, calc, roi, img, calc_crop)
     if background is None:
         # The calcifications cover every pixel: they are their own background.
         background = mean_grey
 
-    regions = regionprops(lab)
-    n = len(regions)
-    areas, centroids, (big, small) = _moments(lab, calc_crop)
+    rr, cc = np.nonzero(calc_crop)
+    k = lab[rr, cc] - 1
+    areas, centroids, big, small = moments(rr, cc, k, n)
     diameters_mm = 2.0 * np.sqrt(areas / math.pi) * s
-    circ = np.array([circularity(r.area, r.perimeter_crofton) for r in regions])
-    solidity = np.array([r.solidity for r in regions], dtype=np.float64)
+    perimeters = crofton_perimeters(lab, n)
+    circ = np.array([circularity(a, p) for a, p in zip(areas, perimeters, strict=True)])
     # Axes of the pixels taken as unit squares: one- and two-pixel objects get finite axes.
     axis_ratio = np.sqrt((small + _PIXEL_VARIANCE) / (big + _PIXEL_VARIANCE))
-    spiculation = np.array([radial_cv(r.image) for r in regions])
+    spiculation = radial_cvs(lab, centroids, n)
+    order = np.argsort(k, kind="stable")
+    starts = np.r_[0, np.cumsum(areas.astype(np.int64))]
+    solidity = np.ones(n)
+    for j in np.flatnonzero(areas > 1):  # one pixel: its own hull
+        members = order[starts[j] : starts[j + 1]]
+        solidity[j] = areas[j] / unit_square_hull(rr[members], cc[members]).volume
 
-    hull = convex_hull_image(calc_crop)
-    hull |= calc_crop  # the hull of tiny objects may miss a pixel of them
+    hull = _cluster_hull(rr, cc, calc_crop)
     check_finite(img[hull], "the calcification cluster")
     excess = np.clip(img.astype(np.float64) - background, 0.0, None)
     hull_excess = float(excess[hull].sum())
@@ -152,23 +167,11 @@ def calcification_features(
     return {name: values[name] for name in CALCIFICATION_FEATURES}
 
 
-def _moments(lab: np.ndarray, calc: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
-    """Areas, centroids and the eigenvalues of the pixel covariance of every label, vectorised.
-
-    Labels are in increasing order, as ``regionprops`` lists them.
-    """
-    rr, cc = np.nonzero(calc)
-    _, k = np.unique(lab[rr, cc], return_inverse=True)
-    area = np.bincount(k).astype(np.float64)
-    my = np.bincount(k, rr) / area
-    mx = np.bincount(k, cc) / area
-    dy, dx = rr - my[k], cc - mx[k]
-    syy = np.bincount(k, dy * dy) / area
-    sxx = np.bincount(k, dx * dx) / area
-    sxy = np.bincount(k, dy * dx) / area
-    half_trace = (syy + sxx) / 2.0
-    root = np.sqrt(((syy - sxx) / 2.0) ** 2 + sxy**2)
-    return area, np.c_[my, mx], (half_trace + root, np.clip(half_trace - root, 0.0, None))
+def _cluster_hull(rr: np.ndarray, cc: np.ndarray, calc: np.ndarray) -> np.ndarray:
+    """Pixels whose centres lie in the convex hull of the calcifications (as unit squares)."""
+    edge = boundary_pixels(calc)
+    hull = unit_square_hull(*np.nonzero(edge))
+    return hull_mask(hull.points[hull.vertices], calc.shape) | calc
 
 
 def _background(

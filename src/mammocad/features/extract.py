@@ -28,7 +28,13 @@ from mammocad.io import ROI, Mammogram, read_mammogram
 from mammocad.io import normalise as normalise_mammogram
 from mammocad.parallel import check_execution, map_completed
 
-__all__ = ["extract_lesion_features", "extract_table", "read_feature_table", "TABLE_ID_COLUMNS", "TABLE_COLUMNS"]
+__all__ = [
+    "extract_lesion_features",
+    "extract_table",
+    "read_feature_table",
+    "TABLE_ID_COLUMNS",
+    "TABLE_COLUMNS",
+]
 
 #: Identification columns of the feature table, before the 41 features.
 TABLE_ID_COLUMNS: tuple[str, ...] = ("lesion_id", "patient_id", "abnormality", "pathology", "label", "split")
@@ -109,8 +115,10 @@ def _lesion_roi(record: Mapping[str, Any], image_shape: tuple[int, int]) -> ROI:
 
     mask = read_mammogram(mask_path).pixels > 0
     if mask.shape != image_shape:
-        raise FeatureError(f"mask {mask_path} is {mask.shape[1]}x{mask.shape[0]}, the image is "
-                           f"{image_shape[1]}x{image_shape[0]}")
+        raise FeatureError(
+            f"mask {mask_path} is {mask.shape[1]}x{mask.shape[0]}, the image is "
+            f"{image_shape[1]}x{image_shape[0]}"
+        )
     x, y, r = roi_from_mask(mask)
     if not math.isfinite(r):
         raise FeatureError(f"mask {mask_path} is empty")
@@ -144,7 +152,9 @@ def _extract_record(record: Mapping[str, Any]) -> tuple[str, dict[str, Any] | st
 def _check_lesions(lesions: pd.DataFrame) -> None:
     if not isinstance(lesions, pd.DataFrame):
         raise FeatureError(f"lesions must be a lesion table (DataFrame), got {type(lesions).__name__}")
-    missing = [c for c in ("lesion_id", "patient_id", "image_path", "abnormality", "pathology") if c not in lesions]
+    missing = [
+        c for c in ("lesion_id", "patient_id", "image_path", "abnormality", "pathology") if c not in lesions
+    ]
     if missing:
         raise FeatureError(f"lesion table lacks column(s) {', '.join(missing)}")
     ids = lesions["lesion_id"].map(_text)
@@ -183,7 +193,9 @@ def read_feature_table(path: str | os.PathLike[str]) -> pd.DataFrame:
         if suffix == ".parquet":
             table = pd.read_parquet(p)
         else:
-            table = pd.read_csv(p, dtype={c: str for c in TABLE_ID_COLUMNS if c != "label"}, keep_default_na=False)
+            table = pd.read_csv(
+                p, dtype={c: str for c in TABLE_ID_COLUMNS if c != "label"}, keep_default_na=False
+            )
     except (OSError, ValueError) as exc:
         raise FeatureError(f"{p}: cannot read feature table ({exc})") from None
     missing = [c for c in TABLE_COLUMNS if c not in table.columns]
@@ -317,8 +329,9 @@ def extract_table(
 
     table = frames[0]
     order = {lid: k for k, lid in enumerate(lesions["lesion_id"].map(_text))}
-    table = table.iloc[np.argsort(table["lesion_id"].map(lambda v: order.get(v, len(order))).to_numpy(),
-                                  kind="stable")].reset_index(drop=True)
+    table = table.iloc[
+        np.argsort(table["lesion_id"].map(lambda v: order.get(v, len(order))).to_numpy(), kind="stable")
+    ].reset_index(drop=True)
     features = table[list(FEATURE_NAMES)].to_numpy(dtype=np.float64)
     if not np.all(np.isfinite(features)):
         raise FeatureError(f"{out}: the feature table holds non-finite values")

@@ -1,9 +1,10 @@
 """The 26 mass features: shape, intensity and GLCM texture of one mass.
 
 Computed from a boolean mass mask (as made by :func:`mammocad.segment.segment_mass`)
-and the grey values under and around it. Shape values are scikit-image's
+and the grey values under and around it. Shape values equal scikit-image's
 ``regionprops`` of the mask taken as one region (perimeters are its 4-direction
-Crofton estimate, the least orientation-dependent of its estimators); texture is
+Crofton estimate, the least orientation-dependent of its estimators), computed
+without its per-region overhead; texture is
 :mod:`mammocad.features.texture`. Definitions, formulas, units and invariances are
 in :mod:`mammocad.features.registry`; an empty mask gives 0 for every feature.
 """
@@ -14,17 +15,19 @@ import math
 
 import numpy as np
 from scipy import ndimage as ndi
-from scipy.spatial import ConvexHull
-from skimage.measure import regionprops
 
 from mammocad.errors import FeatureError
 from mammocad.features._shape import (
     bbox_slices,
+    boundary_pixels,
     check_finite,
     check_image,
     check_spacing,
     circularity,
+    convex_area_px,
+    crofton_perimeters,
     radial_cv,
+    unit_square_hull,
 )
 from mammocad.features.registry import MASS_FEATURES
 from mammocad.features.texture import GLCM_FEATURES, GLCM_LEVELS, glcm_distance, glcm_features, quantise
@@ -92,10 +95,18 @@ def mass_features(image: np.ndarray, mask: np.ndarray, *, pixel_spacing_mm: floa
     ring_grey = img[ring].astype(np.float64)
     check_finite(ring_grey, "the ring around the mass")
 
-    props = regionprops(m.astype(np.uint8))[0]
-    perim = float(props.perimeter_crofton)
-    hull_perim = _hull_perimeter(m)
-    major, minor = float(props.axis_major_length), float(props.axis_minor_length)
+    rr, cc = np.nonzero(m)
+    cov = np.cov(np.vstack([rr, cc]).astype(np.float64), bias=True) if area > 1 else np.zeros((2, 2))
+    small, big = np.linalg.eigvalsh(cov)
+    small = max(float(small), 0.0)
+    # Second-moment ellipse, as scikit-image's regionprops: axis = 4·sqrt(eigenvalue).
+    major, minor = 4.0 * math.sqrt(big), 4.0 * math.sqrt(small)
+    eccentricity = math.sqrt(1.0 - small / big) if big > 0 else 0.0
+    perim = float(crofton_perimeters(m.view(np.uint8), 1)[0])
+    boundary = boundary_pixels(m)
+    solidity = area / convex_area_px(m, boundary)
+    hull_perim = float(unit_square_hull(*np.nonzero(boundary)).area)  # in 2-D, "area" is the perimeter
+    spiculation = radial_cv(m, boundary=boundary, centre=(float(rr.mean()), float(cc.mean())))
 
     mean_grey = float(grey.mean())
     max_grey = float(grey.max())
@@ -109,11 +120,11 @@ def mass_features(image: np.ndarray, mask: np.ndarray, *, pixel_spacing_mm: floa
         "mass_area_mm2": area * s * s,
         "mass_perimeter_mm": perim * s,
         "mass_circularity": circularity(area, perim),
-        "mass_solidity": float(props.solidity),
-        "mass_elongation": float(props.eccentricity),
+        "mass_solidity": solidity,
+        "mass_elongation": eccentricity,
         "mass_axis_ratio": minor / major if major > 0 else 1.0,
         "mass_convexity": min(1.0, hull_perim / perim) if perim > 0 else 1.0,
-        "mass_spiculation": radial_cv(m),
+        "mass_spiculation": spiculation,
         "mass_heterogeneity": float(grey.std() / mean_grey) if mean_grey > 0 else 0.0,
         "mass_volume_ratio": volume,
         "mass_mean_grey": mean_grey,
@@ -122,14 +133,6 @@ def mass_features(image: np.ndarray, mask: np.ndarray, *, pixel_spacing_mm: floa
     }
     values.update({f"mass_glcm_{name}": texture[name] for name in GLCM_FEATURES})
     return {name: float(values[name]) for name in MASS_FEATURES}
-
-
-def _hull_perimeter(mask: np.ndarray) -> float:
-    """Perimeter of the convex hull of the mask's pixels taken as unit squares."""
-    boundary = mask & ~ndi.binary_erosion(mask, border_value=0)
-    rr, cc = np.nonzero(boundary)
-    corners = np.concatenate([np.c_[rr + dy, cc + dx] for dy in (-0.5, 0.5) for dx in (-0.5, 0.5)])
-    return float(ConvexHull(corners.astype(np.float64)).area)  # in 2-D, "area" is the perimeter
 
 
 def _as_bool(mask: np.ndarray) -> np.ndarray:

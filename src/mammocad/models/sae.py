@@ -97,8 +97,11 @@ class StackedDenoisingAutoencoderClassifier(ClassifierMixin, BaseEstimator):
         Adam step size for pre-training.
     learning_rate : float, default=2e-3
         Adam step size for fine-tuning.
-    batch_size : int, default=128
-        Mini-batch size (clipped to the number of training rows).
+    batch_size : int, default=32
+        Mini-batch size (clipped to the number of training rows). Small batches
+        matter on data sets of the paper's size (a few hundred lesions): with
+        128 a 100-row training set gets one step per epoch and early stopping
+        can halt on the initial plateau. 128 is ~4x faster on 1000 rows.
     weight_decay : float, default=1e-4
         L2 penalty on the weights (Adam's ``weight_decay``), both stages.
     early_stopping : bool, default=True
@@ -108,7 +111,7 @@ class StackedDenoisingAutoencoderClassifier(ClassifierMixin, BaseEstimator):
         are not used for pre-training either.
     validation_fraction : float, default=0.1
         Fraction held out for early stopping.
-    n_iter_no_change : int, default=10
+    n_iter_no_change : int, default=20
         Patience of early stopping, in epochs.
     pretrain : bool, default=True
         Pre-train the stack layer by layer before fine-tuning. ``False`` starts
@@ -173,11 +176,11 @@ class StackedDenoisingAutoencoderClassifier(ClassifierMixin, BaseEstimator):
         finetune_epochs: int = 200,
         pretrain_learning_rate: float = 1e-2,
         learning_rate: float = 2e-3,
-        batch_size: int = 128,
+        batch_size: int = 32,
         weight_decay: float = 1e-4,
         early_stopping: bool = True,
         validation_fraction: float = 0.1,
-        n_iter_no_change: int = 10,
+        n_iter_no_change: int = 20,
         pretrain: bool = True,
         random_state: int | np.random.RandomState | None = None,
         device: str = "cpu",

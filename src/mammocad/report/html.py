@@ -147,8 +147,9 @@ def honest_reading(result: ExperimentResult, scenario: str) -> list[str]:
                 continue
             d = m.delong_vs_reference
             overlap = r.test.intervals["auc"].overlaps(m.test.intervals["auc"])
+            higher = model_label(ref) if d.difference > 0 else model_label(mname)
             verdict = (
-                "a significant difference at the 5% level"
+                f"a significant difference at the 5% level ({higher} higher)"
                 if d.p_value < 0.05
                 else "no evidence of a difference at this sample size"
             )
