@@ -169,23 +169,24 @@ class ROI:
     def overlaps(self, shape: tuple[int, ...]) -> bool:
         """Whether any pixel centre of an image of ``shape`` lies in the disc."""
         rows, cols = int(shape[0]), int(shape[1])
-        # A disc can touch the image rectangle without holding a pixel centre, so test
-        # the centres: on each candidate row, does the chord reach an integer column?
-        r0 = max(math.ceil(self.y - self.radius), 0)
-        r1 = min(math.floor(self.y + self.radius), rows - 1)
-        if r0 > r1:
+        r0 = max(math.floor(self.y - self.radius) - 1, 0)
+        r1 = min(math.ceil(self.y + self.radius) + 2, rows)
+        c0 = max(math.floor(self.x - self.radius) - 1, 0)
+        c1 = min(math.ceil(self.x + self.radius) + 2, cols)
+        if r0 >= r1 or c0 >= c1:
             return False
-        r = np.arange(r0, r1 + 1, dtype=np.float64)
-        half = np.sqrt(np.maximum(self.radius**2 - (r - self.y) ** 2, 0.0))
-        c0 = np.maximum(np.ceil(self.x - half), 0.0)
-        c1 = np.minimum(np.floor(self.x + half), cols - 1.0)
-        return bool(np.any(c0 <= c1))
+        # The same arithmetic as mask(), on the window that can hold the disc, so the
+        # two never disagree at round-off.
+        return bool(self._disc(range(r0, r1), range(c0, c1)).any())
+
+    def _disc(self, rows: range, cols: range) -> np.ndarray:
+        yy = np.arange(rows.start, rows.stop, dtype=np.float64)[:, None]
+        xx = np.arange(cols.start, cols.stop, dtype=np.float64)[None, :]
+        return (xx - self.x) ** 2 + (yy - self.y) ** 2 <= self.radius**2
 
     def mask(self, shape: tuple[int, ...]) -> np.ndarray:
         """Boolean disc of this ROI on an image of ``shape`` (empty if outside)."""
-        rows, cols = int(shape[0]), int(shape[1])
-        yy, xx = np.ogrid[:rows, :cols]
-        return (xx - self.x) ** 2 + (yy - self.y) ** 2 <= self.radius**2
+        return self._disc(range(int(shape[0])), range(int(shape[1])))
 
 
 def read_mammogram(

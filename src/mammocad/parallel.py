@@ -12,7 +12,9 @@ arguments, not of code:
   items are shipped to its workers (which need ``mammocad`` installed).
 
 The function must be importable by name (defined at module level), and return
-values that pickle; exceptions raised by it propagate to the caller.
+values that pickle; exceptions raised by it propagate to the caller. As with any
+process pool, a script that starts a local cluster must do so under
+``if __name__ == "__main__":`` (worker processes re-import the main module).
 """
 
 from __future__ import annotations

@@ -92,6 +92,24 @@ def test_roi_from_mask_and_skipped_lesions(cohort, tmp_path, monkeypatch):
     assert "no such file" in reasons[table.loc[2, "lesion_id"]]
 
 
+def test_unexpected_errors_skip_the_lesion_not_the_batch(cohort, tmp_path, monkeypatch):
+    def broken(mammogram, roi, *, normalise=True):
+        if roi.x == cohort.iloc[1]["x"]:
+            raise RuntimeError("boom")
+        return _fake_features(mammogram, roi)
+
+    monkeypatch.setattr(extract_module, "extract_lesion_features", broken)
+    with pytest.warns(UserWarning, match="RuntimeError"):
+        out = extract_table(cohort, tmp_path / "f.parquet", progress=False)
+    assert len(out) == 3
+    assert out.attrs["skipped"] == [
+        {
+            "lesion_id": cohort.iloc[1]["lesion_id"],
+            "reason": "unexpected RuntimeError while measuring it: boom",
+        }
+    ]
+
+
 def test_unknown_spacing_is_reported(cohort, tmp_path):
     table = cohort.iloc[:1].copy()
     table["pixel_spacing_mm"] = np.nan

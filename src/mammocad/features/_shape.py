@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 from scipy import ndimage as ndi
+from scipy.spatial import ConvexHull, QhullError
 
 from mammocad.errors import FeatureError
 
@@ -149,19 +150,28 @@ def radial_cvs(labels: np.ndarray, centroids: np.ndarray, count: int) -> np.ndar
     return np.where(mean > 0, np.sqrt(var) / np.where(mean > 0, mean, 1.0), 0.0)
 
 
-def unit_square_hull(rows: np.ndarray, cols: np.ndarray):  # noqa: ANN201 - scipy ConvexHull
-    """Convex hull of pixels taken as unit squares (their corners), or None if empty."""
-    from scipy.spatial import ConvexHull
+_CORNERS = np.array([(-0.5, -0.5), (-0.5, 0.5), (0.5, -0.5), (0.5, 0.5)])
+_DIAMOND = np.array([(-0.5, 0.0), (0.5, 0.0), (0.0, -0.5), (0.0, 0.5)])
 
-    if rows.size == 0:
-        return None
-    r = np.asarray(rows, dtype=np.float64)
-    c = np.asarray(cols, dtype=np.float64)
-    corners = np.empty((4 * r.size, 2))
-    for j, (dy, dx) in enumerate(((-0.5, -0.5), (-0.5, 0.5), (0.5, -0.5), (0.5, 0.5))):
-        corners[j * r.size : (j + 1) * r.size, 0] = r + dy
-        corners[j * r.size : (j + 1) * r.size, 1] = c + dx
-    return ConvexHull(corners)
+
+def _minkowski_hull(rows: np.ndarray, cols: np.ndarray, offsets: np.ndarray):  # noqa: ANN202
+    """Convex hull of the points ``(rows, cols) + offsets``.
+
+    The hull of a Minkowski sum is the sum of the hulls, so only the vertices of the
+    hull of the pixel centres need their offsets: far fewer points for Qhull.
+    """
+    pts = np.column_stack([rows, cols]).astype(np.float64)
+    if len(pts) >= 3:
+        try:
+            pts = pts[ConvexHull(pts).vertices]
+        except QhullError:  # collinear centres: keep them all
+            pass
+    return ConvexHull((pts[:, None, :] + offsets[None]).reshape(-1, 2))
+
+
+def unit_square_hull(rows: np.ndarray, cols: np.ndarray):  # noqa: ANN201 - scipy ConvexHull
+    """Convex hull of pixels taken as unit squares (their corners)."""
+    return _minkowski_hull(np.asarray(rows), np.asarray(cols), _CORNERS)
 
 
 def moments(rows: np.ndarray, cols: np.ndarray, k: np.ndarray, count: int):  # noqa: ANN201
@@ -184,11 +194,9 @@ def convex_area_px(mask: np.ndarray, boundary: np.ndarray | None = None) -> int:
     As scikit-image: the hull of the mid-points of the pixel edges, and every pixel
     centre inside or on it; counted row by row instead of testing every pixel.
     """
-    from scipy.spatial import ConvexHull
 
     rr, cc = np.nonzero(boundary_pixels(mask) if boundary is None else boundary)
-    pts = np.concatenate([np.c_[rr + dy, cc + dx] for dy, dx in ((-0.5, 0), (0.5, 0), (0, -0.5), (0, 0.5))])
-    hull = ConvexHull(np.unique(pts, axis=0))
+    hull = _minkowski_hull(rr, cc, _DIAMOND)
     _, lo, hi = _scanlines(hull.points[hull.vertices])
     counts = np.floor(hi + 1e-9) - np.ceil(lo - 1e-9) + 1
     return int(np.clip(counts, 0, None).sum())

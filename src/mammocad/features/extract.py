@@ -137,6 +137,8 @@ def _extract_record(record: Mapping[str, Any]) -> tuple[str, dict[str, Any] | st
         values = extract_lesion_features(mg, roi)
     except MammocadError as exc:
         return "skip", str(exc)
+    except Exception as exc:  # noqa: BLE001 - one odd lesion must not end a batch of thousands
+        return "skip", f"unexpected {type(exc).__name__} while measuring it: {exc}"
     row: dict[str, Any] = {
         "lesion_id": _text(record.get("lesion_id")),
         "patient_id": _text(record.get("patient_id")),
@@ -265,7 +267,8 @@ def extract_table(
         ``lesions``, including those written by earlier runs.
         ``attrs["skipped"]`` lists ``{"lesion_id", "reason"}`` for lesions that
         could not be measured (no ROI and no mask, unreadable image, unknown
-        spacing, ROI off the image); each is also reported as a warning.
+        spacing, ROI off the image, or an unexpected error in segmentation or
+        measurement, named with its type); each is also reported as a warning.
         ``attrs["computed"]`` and ``attrs["resumed"]`` count lesions measured in
         this run and found already written.
 
