@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage as ndi
-from scipy.spatial import ConvexHull, QhullError
 
 from mammocad.errors import FeatureError
 
@@ -56,9 +56,47 @@ def bbox_slices(mask: np.ndarray, margin: int) -> tuple[slice, slice]:
     return slice(r0, r1), slice(c0, c1)
 
 
+def positive_bbox(values: np.ndarray, margin: int) -> tuple[slice, slice] | None:
+    """:func:`bbox_slices` of ``values > 0`` (True for a boolean array), or None if there is none.
+
+    Scans the whole array once by rows, then only the band of rows found: no
+    full-size temporary.
+    """
+    if values.dtype == np.bool_:
+        rows = np.flatnonzero(values.any(axis=1))
+    else:
+        rows = np.flatnonzero(values.max(axis=1) > 0) if values.size else np.zeros(0, dtype=np.intp)
+    if rows.size == 0:
+        return None
+    band = values[rows[0] : rows[-1] + 1]
+    cols = np.flatnonzero(band.any(axis=0) if band.dtype == np.bool_ else band.max(axis=0) > 0)
+    r0, r1 = max(int(rows[0]) - margin, 0), min(int(rows[-1]) + margin + 1, values.shape[0])
+    c0, c1 = max(int(cols[0]) - margin, 0), min(int(cols[-1]) + margin + 1, values.shape[1])
+    return slice(r0, r1), slice(c0, c1)
+
+
+def median(values: np.ndarray) -> float:
+    """``float(np.median(values))`` of a 1-D array; by counting for small non-negative integers."""
+    if values.dtype.kind == "u" or (values.dtype.kind == "i" and values.size and values.min() >= 0):
+        if values.size and int(values.max()) < 65536:
+            cum = np.cumsum(np.bincount(values.astype(np.intp, copy=False)))
+            n = values.size
+            low = int(np.searchsorted(cum, (n - 1) // 2, side="right"))
+            high = int(np.searchsorted(cum, n // 2, side="right"))
+            return float(np.mean(np.array([low, high], dtype=np.float64)))
+    return float(np.median(values))
+
+
+def _pad(a: np.ndarray, before: int, after: int) -> np.ndarray:
+    """``np.pad(a, ((before, after), (before, after)))`` with zeros, without its overhead."""
+    out = np.zeros((a.shape[0] + before + after, a.shape[1] + before + after), dtype=a.dtype)
+    out[before : before + a.shape[0], before : before + a.shape[1]] = a
+    return out
+
+
 def boundary_pixels(mask: np.ndarray) -> np.ndarray:
     """Pixels of ``mask`` with a 4-neighbour outside it (an 8-connected, one-pixel outline)."""
-    p = np.pad(mask, 1)
+    p = _pad(mask, 1, 1)
     interior = p[1:-1, 1:-1] & p[:-2, 1:-1] & p[2:, 1:-1] & p[1:-1, :-2] & p[1:-1, 2:]
     return mask & ~interior
 
@@ -121,7 +159,7 @@ def crofton_perimeters(labels: np.ndarray, count: int) -> np.ndarray:
     Equal to ``skimage.measure.perimeter_crofton(labels == k, 4)`` for labels that do
     not touch one another (8-connected components): each 2x2 window then holds one label.
     """
-    q = np.pad(labels, ((2, 1), (2, 1)))
+    q = _pad(labels, 2, 1)
     a, b, c, d = q[1:, 1:], q[:-1, 1:], q[1:, :-1], q[:-1, :-1]
     code = (a > 0) + 2 * (b > 0) + 4 * (c > 0) + 8 * (d > 0)
     owner = np.maximum(np.maximum(a, b), np.maximum(c, d))
@@ -130,10 +168,18 @@ def crofton_perimeters(labels: np.ndarray, count: int) -> np.ndarray:
     return np.bincount(owner[keep], weights=weights, minlength=count + 1)[1:]
 
 
+def crofton_perimeter(mask: np.ndarray) -> float:
+    """:func:`crofton_perimeters` of a boolean image taken as one object (from the histogram
+    of its 2x2 configurations, as ``skimage.measure.perimeter_crofton``)."""
+    q = _pad(mask, 2, 1).view(np.uint8)
+    code = q[1:, 1:] + 2 * q[:-1, 1:] + 4 * q[1:, :-1] + 8 * q[:-1, :-1]
+    return float(_CROFTON4 @ np.bincount(code.ravel(), minlength=16))
+
+
 def radial_cvs(labels: np.ndarray, centroids: np.ndarray, count: int) -> np.ndarray:
     """:func:`radial_cv` of every label ``1 … count`` at once (labels must not touch)."""
     # A pixel is on its calcification's outline if a 4-neighbour has another label (or none).
-    p = np.pad(labels, 1)
+    p = _pad(labels, 1, 1)
     centre = p[1:-1, 1:-1]
     same = (
         (centre == p[:-2, 1:-1])
@@ -150,28 +196,203 @@ def radial_cvs(labels: np.ndarray, centroids: np.ndarray, count: int) -> np.ndar
     return np.where(mean > 0, np.sqrt(var) / np.where(mean > 0, mean, 1.0), 0.0)
 
 
-_CORNERS = np.array([(-0.5, -0.5), (-0.5, 0.5), (0.5, -0.5), (0.5, 0.5)])
-_DIAMOND = np.array([(-0.5, 0.0), (0.5, 0.0), (0.0, -0.5), (0.0, 0.5)])
+def _chain(ys: list[int], xs: list[int]) -> list[int]:
+    """Indices of the vertices of the concave majorant of ``(ys, xs)`` (``ys`` increasing).
 
-
-def _minkowski_hull(rows: np.ndarray, cols: np.ndarray, offsets: np.ndarray):  # noqa: ANN202
-    """Convex hull of the points ``(rows, cols) + offsets``.
-
-    The hull of a Minkowski sum is the sum of the hulls, so only the vertices of the
-    hull of the pixel centres need their offsets: far fewer points for Qhull.
+    Andrew's monotone chain on integer coordinates (exact): points on or below the
+    chord of their neighbours are dropped.
     """
-    pts = np.column_stack([rows, cols]).astype(np.float64)
-    if len(pts) >= 3:
-        try:
-            pts = pts[ConvexHull(pts).vertices]
-        except QhullError:  # collinear centres: keep them all
-            pass
-    return ConvexHull((pts[:, None, :] + offsets[None]).reshape(-1, 2))
+    hull: list[int] = []
+    for i, (y, x) in enumerate(zip(ys, xs, strict=True)):
+        while len(hull) >= 2:
+            j, k = hull[-2], hull[-1]
+            if (xs[k] - xs[j]) * (y - ys[j]) <= (x - xs[j]) * (ys[k] - ys[j]):
+                hull.pop()
+            else:
+                break
+        hull.append(i)
+    return hull
 
 
-def unit_square_hull(rows: np.ndarray, cols: np.ndarray):  # noqa: ANN201 - scipy ConvexHull
-    """Convex hull of pixels taken as unit squares (their corners)."""
-    return _minkowski_hull(np.asarray(rows), np.asarray(cols), _CORNERS)
+def _chain_of(ys: np.ndarray, xs: np.ndarray, passes: int = 3) -> list[int]:
+    """:func:`_chain` of int64 arrays, after dropping in bulk the points under the chord of
+    their two neighbours (never a vertex), a few times over: fewer points for the loop."""
+    idx = np.arange(ys.size)
+    for _ in range(passes):
+        if idx.size < 16:
+            break
+        y, x = ys[idx], xs[idx]
+        under = (x[1:-1] - x[:-2]) * (y[2:] - y[:-2]) <= (x[2:] - x[:-2]) * (y[1:-1] - y[:-2])
+        if not under.any():
+            break
+        keep = np.ones(idx.size, dtype=bool)
+        keep[1:-1] = ~under
+        idx = idx[keep]
+    sub = _chain(ys[idx].tolist(), xs[idx].tolist())
+    return idx[sub].tolist()
+
+
+@dataclass(frozen=True)
+class RowHull:
+    """Convex hull of the pixel centres of one object, described by its rows.
+
+    ``rows`` are the rows the object occupies, ``left``/``right`` its first and last
+    column on each; ``right_v``/``left_v`` index the vertices of the hull's right
+    (concave) and left (convex) chains among them.
+    """
+
+    rows: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+    left_v: list[int]
+    right_v: list[int]
+
+    @property
+    def area(self) -> float:
+        """Area of the hull of the pixel centres (0 for a point or a segment)."""
+        return _chain_integral(self.rows, self.right, self.right_v) - _chain_integral(
+            self.rows, self.left, self.left_v
+        )
+
+    @property
+    def perimeter(self) -> float:
+        """Perimeter of the hull of the pixel centres (twice the length of a segment)."""
+        return (
+            _chain_length(self.rows, self.right, self.right_v)
+            + _chain_length(self.rows, self.left, self.left_v)
+            + float(self.right[0] - self.left[0])
+            + float(self.right[-1] - self.left[-1])
+        )
+
+    def extents(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every integer row from the first to the last, and the hull's left and right edge on it."""
+        y = np.arange(int(self.rows[0]), int(self.rows[-1]) + 1, dtype=np.float64)
+        lo = np.interp(y, self.rows[self.left_v], self.left[self.left_v])
+        hi = np.interp(y, self.rows[self.right_v], self.right[self.right_v])
+        return y.astype(np.int64), lo, hi
+
+
+def _chain_integral(rows: np.ndarray, xs: np.ndarray, v: list[int]) -> float:
+    y, x = rows[v].astype(np.float64), xs[v].astype(np.float64)
+    return float(np.sum(np.diff(y) * (x[1:] + x[:-1])) / 2.0)
+
+
+def _chain_length(rows: np.ndarray, xs: np.ndarray, v: list[int]) -> float:
+    y, x = rows[v].astype(np.float64), xs[v].astype(np.float64)
+    return float(np.hypot(np.diff(y), np.diff(x)).sum())
+
+
+def _row_groups(rows: np.ndarray, cols: np.ndarray, k: np.ndarray | None, count: int):  # noqa: ANN202
+    """First and last column of every (label, row), and where each label's rows start."""
+    rows = np.asarray(rows, dtype=np.int64)
+    cols = np.asarray(cols, dtype=np.int64)
+    if k is None or count == 1:
+        key, c = rows, cols
+    else:
+        height = int(rows.max()) + 1
+        key = np.asarray(k, dtype=np.int64) * height + rows
+        order = np.argsort(key, kind="stable")  # keeps columns increasing within a row
+        key, c = key[order], cols[order]
+    change = np.ones(key.size, dtype=bool)
+    np.not_equal(key[1:], key[:-1], out=change[1:])
+    first = np.flatnonzero(change)
+    last = np.empty_like(first)
+    last[:-1] = first[1:] - 1
+    last[-1] = key.size - 1
+    gkey, left, right = key[first], c[first], c[last]
+    if k is None or count == 1:
+        return gkey, left, right, [0, gkey.size]
+    obj = gkey // height
+    return gkey - obj * height, left, right, np.searchsorted(obj, np.arange(count + 1)).tolist()
+
+
+def row_hulls(rows: np.ndarray, cols: np.ndarray, k: np.ndarray | None = None, count: int = 1) -> list[RowHull]:
+    """Convex hulls of the pixel centres of labels ``k = 0 … count-1``, in one pass.
+
+    ``rows``/``cols`` are the pixels in raster order (as :func:`numpy.nonzero` gives
+    them); ``k`` their label index (all 0 when omitted). Only the first and last
+    pixel of each row of each object can be hull vertices, so the hull is built
+    from those, exactly, by a monotone chain on each side.
+    """
+    grow, left, right, bounds = _row_groups(rows, cols, k, count)
+    hulls = []
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        ys, ls, rs = grow[a:b], left[a:b], right[a:b]
+        hulls.append(RowHull(rows=ys, left=ls, right=rs, left_v=_chain_of(ys, -ls), right_v=_chain_of(ys, rs)))
+    return hulls
+
+
+def unit_square_hull_areas(rows: np.ndarray, cols: np.ndarray, k: np.ndarray, count: int) -> np.ndarray:
+    """:func:`unit_square_hull_area` of every label ``k = 0 … count-1`` (pixels in raster order).
+
+    The same hulls as :func:`row_hulls`, with their areas summed in exact integer
+    arithmetic (twice the area is an integer) and no per-object arrays.
+    """
+    grow, left, right, bounds = _row_groups(rows, cols, k, count)
+    grow_l, left_l, right_l = grow.tolist(), left.tolist(), right.tolist()
+    neg_left = [-x for x in left_l]
+    out = np.empty(count)
+    for j, (a, b) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+        ys, rs, ls = grow_l[a:b], right_l[a:b], left_l[a:b]
+        twice = 0  # twice the area of the hull of the centres: right chain minus left chain
+        v = _chain(ys, rs)
+        for p, q in zip(v[:-1], v[1:], strict=True):
+            twice += (ys[q] - ys[p]) * (rs[p] + rs[q])
+        v = _chain(ys, neg_left[a:b])
+        for p, q in zip(v[:-1], v[1:], strict=True):
+            twice -= (ys[q] - ys[p]) * (ls[p] + ls[q])
+        out[j] = twice / 2.0 + (max(rs) - min(ls)) + (ys[-1] - ys[0]) + 1.0
+    return out
+
+
+def mask_hull(mask: np.ndarray) -> RowHull:
+    """:func:`row_hulls` of the True pixels of a boolean image taken as one object."""
+    present = mask.any(axis=1)
+    rows = np.flatnonzero(present)
+    sub = mask[rows]
+    left = np.argmax(sub, axis=1).astype(np.int64)
+    right = (mask.shape[1] - 1 - np.argmax(sub[:, ::-1], axis=1)).astype(np.int64)
+    rows = rows.astype(np.int64)
+    return RowHull(rows=rows, left=left, right=right, left_v=_chain_of(rows, -left), right_v=_chain_of(rows, right))
+
+
+def unit_square_hull_area(hull: RowHull) -> float:
+    """Area of the convex hull of the object's pixels taken as unit squares.
+
+    The hull of the squares is the hull ``P`` of the centres grown by a unit square
+    (a Minkowski sum): area ``A(P) + width(P) + height(P) + 1``.
+    """
+    width = float(np.max(hull.right) - np.min(hull.left))
+    height = float(hull.rows[-1] - hull.rows[0])
+    return hull.area + width + height + 1.0
+
+
+def unit_square_hull_perimeter(hull: RowHull) -> float:
+    """Perimeter of the convex hull of the pixels as unit squares: ``perimeter(P) + 4``."""
+    return hull.perimeter + 4.0
+
+
+def _grown_extents(hull: RowHull, reach: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Extent, on every integer row, of the hull of the centres grown by a unit square or diamond.
+
+    The grown shape reaches 1/2 sideways at the centre's row and ``reach`` (1/2 for
+    the square, 0 for the diamond) at half a row above and below. The hull is
+    linear between integer rows, so its grown edge on row ``y`` is the largest of
+    its edge on ``y`` pushed out by 1/2 and its edges on ``y ± 1/2`` pushed out by
+    ``reach``.
+    """
+    y, lo, hi = hull.extents()
+    hi_half, lo_half = hi.copy(), lo.copy()
+    if y.size > 1:
+        hi_mid = (hi[1:] + hi[:-1]) / 2.0  # the edge half a row below y, above y + 1
+        lo_mid = (lo[1:] + lo[:-1]) / 2.0
+        hi_half[1:] = np.maximum(hi_half[1:], hi_mid)
+        hi_half[:-1] = np.maximum(hi_half[:-1], hi_mid)
+        lo_half[1:] = np.minimum(lo_half[1:], lo_mid)
+        lo_half[:-1] = np.minimum(lo_half[:-1], lo_mid)
+    right = np.maximum(hi + 0.5, hi_half + reach)
+    left = np.minimum(lo - 0.5, lo_half - reach)
+    return y, left, right
 
 
 def moments(rows: np.ndarray, cols: np.ndarray, k: np.ndarray, count: int):  # noqa: ANN201
@@ -185,48 +406,30 @@ def moments(rows: np.ndarray, cols: np.ndarray, k: np.ndarray, count: int):  # n
     sxy = np.bincount(k, dy * dx, minlength=count) / area
     half_trace = (syy + sxx) / 2.0
     root = np.sqrt(((syy - sxx) / 2.0) ** 2 + sxy**2)
-    return area, np.c_[my, mx], half_trace + root, np.clip(half_trace - root, 0.0, None)
+    return area, np.column_stack([my, mx]), half_trace + root, np.clip(half_trace - root, 0.0, None)
 
 
 def convex_area_px(mask: np.ndarray, boundary: np.ndarray | None = None) -> int:
     """Number of pixels of ``skimage.morphology.convex_hull_image(mask)``, by scanlines.
 
-    As scikit-image: the hull of the mid-points of the pixel edges, and every pixel
-    centre inside or on it; counted row by row instead of testing every pixel.
+    As scikit-image: the hull of the mid-points of the pixel edges (the hull of the
+    centres grown by a diamond of radius 1/2), and every pixel centre inside or on it;
+    counted row by row instead of testing every pixel. ``boundary`` (the outline
+    pixels, optional) gives the same hull with fewer pixels.
     """
+    return convex_area_of(mask_hull(np.asarray(mask if boundary is None else boundary, dtype=bool)))
 
-    rr, cc = np.nonzero(boundary_pixels(mask) if boundary is None else boundary)
-    hull = _minkowski_hull(rr, cc, _DIAMOND)
-    _, lo, hi = _scanlines(hull.points[hull.vertices])
+
+def convex_area_of(hull: RowHull) -> int:
+    """:func:`convex_area_px` of an object whose :class:`RowHull` is known."""
+    _, lo, hi = _grown_extents(hull, 0.0)
     counts = np.floor(hi + 1e-9) - np.ceil(lo - 1e-9) + 1
     return int(np.clip(counts, 0, None).sum())
 
 
-def _scanlines(v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Integer rows crossing a convex polygon (vertices in order) and its extent on each."""
-    y0, x0 = v[:, 0], v[:, 1]
-    y1, x1 = np.roll(y0, -1), np.roll(x0, -1)
-    rows = np.arange(math.ceil(y0.min() - 1e-9), math.floor(y0.max() + 1e-9) + 1, dtype=np.float64)
-    dy = y1 - y0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = (rows[:, None] - y0[None]) / dy[None]
-    slanted = (dy != 0)[None] & (t >= -1e-9) & (t <= 1 + 1e-9)
-    xs = x0[None] + np.clip(np.nan_to_num(t), 0, 1) * (x1 - x0)[None]
-    flat = (dy == 0)[None] & (np.abs(rows[:, None] - y0[None]) < 1e-9)
-    lo = np.minimum(
-        np.where(slanted, xs, np.inf).min(axis=1),
-        np.where(flat, np.minimum(x0, x1)[None], np.inf).min(axis=1),
-    )
-    hi = np.maximum(
-        np.where(slanted, xs, -np.inf).max(axis=1),
-        np.where(flat, np.maximum(x0, x1)[None], -np.inf).max(axis=1),
-    )
-    return rows.astype(np.int64), lo, hi
-
-
-def hull_mask(vertices: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Pixels of an array of ``shape`` whose centres lie inside or on a convex polygon."""
-    rows, lo, hi = _scanlines(vertices)
+def unit_square_hull_mask(hull: RowHull, shape: tuple[int, int]) -> np.ndarray:
+    """Pixels of an array of ``shape`` whose centres lie inside or on the hull of the object's squares."""
+    rows, lo, hi = _grown_extents(hull, 0.5)
     keep = (rows >= 0) & (rows < shape[0])
     out = np.zeros(shape, dtype=bool)
     cols = np.arange(shape[1])

@@ -17,16 +17,18 @@ from scipy import ndimage as ndi
 from mammocad.errors import FeatureError
 from mammocad.features._shape import (
     bbox_slices,
-    boundary_pixels,
     check_finite,
     check_image,
     check_spacing,
     circularity,
     crofton_perimeters,
-    hull_mask,
+    median,
     moments,
+    positive_bbox,
     radial_cvs,
-    unit_square_hull,
+    row_hulls,
+    unit_square_hull_areas,
+    unit_square_hull_mask,
 )
 from mammocad.features.registry import CALCIFICATION_FEATURES
 from mammocad.io import ROI
@@ -104,23 +106,30 @@ def calcification_features(
         raise FeatureError(
             f"labels must be an integer label image or a boolean mask, got dtype {labels.dtype}"
         )
-    calc = labels > 0
-    if not calc.any():
+    box = positive_bbox(labels, _BACKGROUND_MARGIN_PX)
+    if box is None:
         return dict.fromkeys(CALCIFICATION_FEATURES, 0.0)
 
-    rs, cs = bbox_slices(calc, _BACKGROUND_MARGIN_PX)
+    rs, cs = box
     img = image[rs, cs]
     # Relabel 1 … n in increasing order of the original labels.
     lab0 = labels[rs, cs]
-    present = np.unique(lab0)
-    present = present[present > 0]
+    top = int(lab0.max())
+    if top <= 4 * lab0.size + 1024:  # labels present, by counting
+        present = np.flatnonzero(np.bincount(np.clip(lab0, 0, None).ravel(), minlength=top + 1)[1:]) + 1
+    else:
+        present = np.unique(lab0)
+        present = present[present > 0]
     n = int(present.size)
-    lab = np.searchsorted(np.r_[0, present], lab0).astype(np.int64)
+    if n == int(present[-1]) and present[0] == 1:  # already 1 … n
+        lab = np.clip(lab0, 0, None).astype(np.int64)
+    else:
+        lab = np.searchsorted(np.concatenate(([0], present)), lab0).astype(np.int64)
     calc_crop = lab > 0
     grey = img[calc_crop].astype(np.float64)
     check_finite(grey, "the calcifications")
     mean_grey = float(grey.mean())
-    background = _background(image, calc, roi, img, calc_crop)
+    background = _background(image, labels, roi, img, calc_crop)
     if background is None:
         # The calcifications cover every pixel: they are their own background.
         background = mean_grey
@@ -134,14 +143,10 @@ def calcification_features(
     # Axes of the pixels taken as unit squares: one- and two-pixel objects get finite axes.
     axis_ratio = np.sqrt((small + _PIXEL_VARIANCE) / (big + _PIXEL_VARIANCE))
     spiculation = radial_cvs(lab, centroids, n)
-    order = np.argsort(k, kind="stable")
-    starts = np.r_[0, np.cumsum(areas.astype(np.int64))]
-    solidity = np.ones(n)
-    for j in np.flatnonzero(areas > 1):  # one pixel: its own hull
-        members = order[starts[j] : starts[j + 1]]
-        solidity[j] = areas[j] / unit_square_hull(rr[members], cc[members]).volume
+    # Solidity against the hull of the pixels as unit squares (one pixel: its own hull).
+    solidity = areas / unit_square_hull_areas(rr, cc, k, n)
 
-    hull = _cluster_hull(rr, cc, calc_crop)
+    hull = unit_square_hull_mask(row_hulls(rr, cc)[0], calc_crop.shape) | calc_crop
     check_finite(img[hull], "the calcification cluster")
     excess = np.clip(img.astype(np.float64) - background, 0.0, None)
     hull_excess = float(excess[hull].sum())
@@ -167,25 +172,18 @@ def calcification_features(
     return {name: values[name] for name in CALCIFICATION_FEATURES}
 
 
-def _cluster_hull(rr: np.ndarray, cc: np.ndarray, calc: np.ndarray) -> np.ndarray:
-    """Pixels whose centres lie in the convex hull of the calcifications (as unit squares)."""
-    edge = boundary_pixels(calc)
-    hull = unit_square_hull(*np.nonzero(edge))
-    return hull_mask(hull.points[hull.vertices], calc.shape) | calc
-
-
 def _background(
-    image: np.ndarray, calc: np.ndarray, roi: ROI | None, img_crop: np.ndarray, calc_crop: np.ndarray
+    image: np.ndarray, labels: np.ndarray, roi: ROI | None, img_crop: np.ndarray, calc_crop: np.ndarray
 ) -> float | None:
     """Median grey of the ROI disc (else the grown bounding box) outside the calcifications."""
     if roi is not None:
         rs, cs = roi.bbox(image.shape)
         yy, xx = np.ogrid[rs, cs]
-        disc = ((xx - roi.x) ** 2 + (yy - roi.y) ** 2 <= roi.radius**2) & ~calc[rs, cs]
+        disc = ((xx - roi.x) ** 2 + (yy - roi.y) ** 2 <= roi.radius**2) & ~(labels[rs, cs] > 0)
         values = image[rs, cs][disc]
     else:
         values = img_crop[~calc_crop]
     if values.size == 0:
         return None
     check_finite(values, "the background around the calcifications")
-    return float(np.median(values))
+    return median(values)

@@ -18,16 +18,17 @@ from scipy import ndimage as ndi
 
 from mammocad.errors import FeatureError
 from mammocad.features._shape import (
-    bbox_slices,
     boundary_pixels,
     check_finite,
     check_image,
     check_spacing,
     circularity,
-    convex_area_px,
-    crofton_perimeters,
+    convex_area_of,
+    crofton_perimeter,
+    mask_hull,
+    positive_bbox,
     radial_cv,
-    unit_square_hull,
+    unit_square_hull_perimeter,
 )
 from mammocad.features.registry import MASS_FEATURES
 from mammocad.features.texture import GLCM_FEATURES, GLCM_LEVELS, glcm_distance, glcm_features, quantise
@@ -81,18 +82,26 @@ def mass_features(image: np.ndarray, mask: np.ndarray, *, pixel_spacing_mm: floa
     image = check_image(image, mask, "mask")
     s = check_spacing(pixel_spacing_mm)
     mask = _as_bool(mask)
-    area = int(mask.sum())
+    area = int(np.count_nonzero(mask))
     if area == 0:
         return dict.fromkeys(MASS_FEATURES, 0.0)
 
     width = ring_width_px(area)
-    rs, cs = bbox_slices(mask, int(math.ceil(width)) + 1)
-    m = mask[rs, cs]
-    img = image[rs, cs]
+    # The ring needs the box grown by its width; everything else the mask's own box.
+    trs, tcs = positive_bbox(mask, 0)  # type: ignore[misc]
+    margin = int(math.ceil(width)) + 1
+    r0, c0 = max(trs.start - margin, 0), max(tcs.start - margin, 0)
+    rs = slice(r0, min(trs.stop + margin, mask.shape[0]))
+    cs = slice(c0, min(tcs.stop + margin, mask.shape[1]))
+    inner = (slice(trs.start - r0, trs.stop - r0), slice(tcs.start - c0, tcs.stop - c0))
+    m_ring = mask[rs, cs]
+    img_ring = image[rs, cs]
+    m = m_ring[inner]
+    img = img_ring[inner]
     grey = img[m].astype(np.float64)
     check_finite(grey, "the mass")
-    ring = (ndi.distance_transform_edt(~m) <= width) & ~m
-    ring_grey = img[ring].astype(np.float64)
+    ring = (ndi.distance_transform_edt(~m_ring) <= width) & ~m_ring
+    ring_grey = img_ring[ring].astype(np.float64)
     check_finite(ring_grey, "the ring around the mass")
 
     rr, cc = np.nonzero(m)
@@ -102,10 +111,11 @@ def mass_features(image: np.ndarray, mask: np.ndarray, *, pixel_spacing_mm: floa
     # Second-moment ellipse, as scikit-image's regionprops: axis = 4·sqrt(eigenvalue).
     major, minor = 4.0 * math.sqrt(big), 4.0 * math.sqrt(small)
     eccentricity = math.sqrt(1.0 - small / big) if big > 0 else 0.0
-    perim = float(crofton_perimeters(m.view(np.uint8), 1)[0])
+    perim = crofton_perimeter(m)
     boundary = boundary_pixels(m)
-    solidity = area / convex_area_px(m, boundary)
-    hull_perim = float(unit_square_hull(*np.nonzero(boundary)).area)  # in 2-D, "area" is the perimeter
+    hull = mask_hull(m)
+    solidity = area / convex_area_of(hull)
+    hull_perim = unit_square_hull_perimeter(hull)
     spiculation = radial_cv(m, boundary=boundary, centre=(float(rr.mean()), float(cc.mean())))
 
     mean_grey = float(grey.mean())

@@ -63,15 +63,13 @@ _DIRECTIONS = ((0, 1), (-1, 1), (-1, 0), (-1, -1))
 
 
 @functools.lru_cache(maxsize=8)
-def _sum_diff_matrices(levels: int) -> tuple[np.ndarray, np.ndarray]:
+def _sum_diff_indices(levels: int, directions: int) -> tuple[np.ndarray, np.ndarray]:
+    """Bin of every (direction, i, j) in p_{x+y} (i + j) and p_{x-y} (|i - j|), per direction."""
     g = np.arange(levels)
-    sum_idx = (g[:, None] + g[None, :]).ravel()
-    diff_idx = np.abs(g[:, None] - g[None, :]).ravel()
-    to_sum = np.zeros((levels * levels, 2 * levels - 1))
-    to_sum[np.arange(levels * levels), sum_idx] = 1.0
-    to_diff = np.zeros((levels * levels, levels))
-    to_diff[np.arange(levels * levels), diff_idx] = 1.0
-    return to_sum, to_diff
+    d = np.arange(directions)[:, None]
+    sum_idx = d * (2 * levels - 1) + (g[:, None] + g[None, :]).ravel()[None]
+    diff_idx = d * levels + np.abs(g[:, None] - g[None, :]).ravel()[None]
+    return sum_idx.ravel(), diff_idx.ravel()
 
 
 def glcm_distance(pixel_spacing_mm: float | None) -> int:
@@ -132,20 +130,25 @@ def glcm(levels_image: np.ndarray, *, levels: int = GLCM_LEVELS, distance: int =
         Pair counts (not normalised) for 0°, 45°, 90°, 135°; each is symmetric.
     """
     q = np.asarray(levels_image)
-    out = np.zeros((len(_DIRECTIONS), levels, levels), dtype=np.float64)
     rows, cols = q.shape
+    # One bincount for all directions: pair (a, b) of direction k counts at
+    # k·(L+1)² + a·(L+1) + b, with 0 = outside the region; the pairs touching the
+    # outside are then dropped by slicing.
+    width = levels + 1
+    dtype = np.int32 if len(_DIRECTIONS) * width * width < 2**31 else np.int64
+    q = q.astype(dtype, copy=False)
+    scaled = q * dtype(width)
+    codes = []
     for k, (dr, dc) in enumerate(_DIRECTIONS):
         dr, dc = dr * distance, dc * distance
         # a = q[r, c], b = q[r + dr, c + dc] over all positions where both exist
-        a = q[max(0, -dr) : rows - max(0, dr), max(0, -dc) : cols - max(0, dc)]
+        a = scaled[max(0, -dr) : rows - max(0, dr), max(0, -dc) : cols - max(0, dc)]
         b = q[max(0, dr) : rows + min(0, dr), max(0, dc) : cols + min(0, dc)]
-        valid = (a > 0) & (b > 0)
-        if not valid.any():
-            continue
-        idx = (a[valid] - 1).astype(np.int64) * levels + (b[valid] - 1)
-        counts = np.bincount(idx, minlength=levels * levels).reshape(levels, levels).astype(np.float64)
-        out[k] = counts + counts.T
-    return out
+        codes.append((a + (b + dtype(k * width * width))).ravel())
+    flat = np.concatenate(codes)
+    counts = np.bincount(flat, minlength=len(_DIRECTIONS) * width * width)
+    counts = counts.reshape(len(_DIRECTIONS), width, width)[:, 1:, 1:].astype(np.float64)
+    return counts + counts.transpose(0, 2, 1)
 
 
 def glcm_features(
@@ -180,33 +183,36 @@ def glcm_features(
         return dict.fromkeys(GLCM_FEATURES, 0.0)
     p = counts / counts.sum(axis=(1, 2), keepdims=True)  # (d, N, N)
     g = np.arange(1, levels + 1, dtype=np.float64)
-    i, j = g[:, None], g[None, :]
 
     px = p.sum(axis=2)  # (d, N)
     py = p.sum(axis=1)
     ux = px @ g
     uy = py @ g
-    # p_{x+y}(k), k = 2 … 2N and p_{x-y}(k), k = 0 … N-1, as products with 0/1 matrices
-    to_sum, to_diff = _sum_diff_matrices(levels)
+    # p_{x+y}(k), k = 2 … 2N and p_{x-y}(k), k = 0 … N-1, summed by index
+    sum_idx, diff_idx = _sum_diff_indices(levels, p.shape[0])
     flat = p.reshape(p.shape[0], -1)
-    p_sum = flat @ to_sum
-    p_diff = flat @ to_diff
+    p_sum = np.bincount(sum_idx, flat.ravel(), minlength=sum_idx[-1] + 1).reshape(p.shape[0], -1)
+    p_diff = np.bincount(diff_idx, flat.ravel(), minlength=diff_idx[-1] + 1).reshape(p.shape[0], -1)
     k_sum = np.arange(2, 2 * levels + 1, dtype=np.float64)
     k_diff = np.arange(levels, dtype=np.float64)
 
-    def entropy(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
-        return -np.sum(x * np.log2(x + _EPS), axis=axes)
+    def entropy(x: np.ndarray) -> np.ndarray:
+        return -np.sum(x * np.log2(x + _EPS), axis=1)
 
-    hxy = entropy(p, (1, 2))
-    hx = entropy(px, (1,))
-    hy = entropy(py, (1,))
-    pxpy = px[:, :, None] * py[:, None, :]
-    hxy1 = -np.sum(p * np.log2(pxpy + _EPS), axis=(1, 2))
-    hxy2 = entropy(pxpy, (1, 2))
+    hxy = entropy(flat)
+    hx = entropy(px)
+    hy = entropy(py)
+    pxpy = (px[:, :, None] * py[:, None, :]).reshape(p.shape[0], -1)
+    log_pxpy = np.log2(pxpy + _EPS)
+    hxy1 = -np.sum(flat * log_pxpy, axis=1)
+    hxy2 = -np.sum(pxpy * log_pxpy, axis=1)
 
-    sigx = np.sqrt(np.sum(p * (i[None] - ux[:, None, None]) ** 2, axis=(1, 2)))
-    sigy = np.sqrt(np.sum(p * (j[None] - uy[:, None, None]) ** 2, axis=(1, 2)))
-    cov = np.sum(p * (i[None] - ux[:, None, None]) * (j[None] - uy[:, None, None]), axis=(1, 2))
+    # Moments of the marginals; the covariance as sum_i (i - ux) sum_j p(i, j) (j - uy).
+    dx = g[None] - ux[:, None]  # (d, N)
+    dy = g[None] - uy[:, None]
+    sigx = np.sqrt(np.sum(px * dx**2, axis=1))
+    sigy = np.sqrt(np.sum(py * dy**2, axis=1))
+    cov = np.sum(dx * np.matmul(p, dy[:, :, None])[:, :, 0], axis=1)
     flat_dir = sigx * sigy == 0
     correlation = np.where(flat_dir, 1.0, cov / np.where(flat_dir, 1.0, sigx * sigy + _EPS))
 
@@ -218,21 +224,22 @@ def glcm_features(
 
     sum_average = p_sum @ k_sum
     diff_average = p_diff @ k_diff
-    absdiff = np.abs(i - j)
-    shade = (i + j)[None] - ux[:, None, None] - uy[:, None, None]
+    # Sums over (i, j) that depend on |i - j| or i + j only, taken over p_{x-y} and p_{x+y}.
+    shade = k_sum[None] - ux[:, None] - uy[:, None]
     per_direction = {
         "entropy": hxy,
-        "inverse_difference": np.sum(p / (1.0 + absdiff)[None], axis=(1, 2)),
-        "difference_entropy": entropy(p_diff, (1,)),
+        "inverse_difference": p_diff @ (1.0 / (1.0 + k_diff)),
+        "difference_entropy": entropy(p_diff),
         "correlation": correlation,
         "difference_variance": np.sum(p_diff * (k_diff[None] - diff_average[:, None]) ** 2, axis=1),
         "sum_average": sum_average,
         "sum_variance": np.sum(p_sum * (k_sum[None] - sum_average[:, None]) ** 2, axis=1),
-        "energy": np.sum(p**2, axis=(1, 2)),
+        "energy": np.sum(flat * flat, axis=1),
         "imc1": imc1,
         "imc2": imc2,
-        "contrast": np.sum(p * (absdiff**2)[None], axis=(1, 2)),
-        "inverse_difference_moment": np.sum(p / (1.0 + absdiff**2)[None], axis=(1, 2)),
-        "cluster_shade": np.sum(p * shade**3, axis=(1, 2)),
+        "contrast": p_diff @ k_diff**2,
+        "inverse_difference_moment": p_diff @ (1.0 / (1.0 + k_diff**2)),
+        "cluster_shade": np.sum(p_sum * shade**3, axis=1),
     }
-    return {name: float(np.mean(per_direction[name])) for name in GLCM_FEATURES}
+    means = np.vstack([per_direction[name] for name in GLCM_FEATURES]).mean(axis=1)
+    return dict(zip(GLCM_FEATURES, means.tolist(), strict=True))
