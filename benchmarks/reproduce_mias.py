@@ -28,6 +28,7 @@ import pandas as pd
 from mammocad._fileio import atomic_write_text
 from mammocad.datasets import load_mias, write_lesion_table
 from mammocad.evaluation.paper import PAPER_TABLES
+from mammocad.report.pipeline import MIAS_EXPERIMENT_ABNORMALITIES
 
 HERE = Path(__file__).resolve().parent
 GOAL_S = 600.0
@@ -96,13 +97,18 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=Path("/tmp/mammocad-bench/reproduce_mias"))
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--abnormalities",
+        default=",".join(MIAS_EXPERIMENT_ABNORMALITIES),
+        help="comma-separated abnormalities to keep, or 'all' (default: the paper's calcifications and masses)",
+    )
     args = parser.parse_args()
     root = os.environ.get("MAMMOCAD_DATA")
     if not root or not (Path(root) / "mias" / "Info.txt").is_file():
         print("MAMMOCAD_DATA must point at the shared data (with mias/Info.txt)", file=sys.stderr)
         return 2
-    lesions = load_mias(Path(root) / "mias")
-    with_roi = lesions[np.isfinite(lesions["radius"].astype(float))].reset_index(drop=True)
+    abnormalities = None if args.abnormalities == "all" else tuple(args.abnormalities.split(","))
+    with_roi = load_mias(Path(root) / "mias", abnormalities=abnormalities, with_roi=True)
     if args.out.exists():
         shutil.rmtree(args.out)
     args.out.mkdir(parents=True)

@@ -156,6 +156,19 @@ def test_small_info_written_here(tmp_path: Path) -> None:
     assert info["line"].tolist() == [4, 5, 6, 7]
 
 
+def test_filters_by_abnormality_and_roi(tmp_path: Path) -> None:
+    rows = ["mdb001 G CALC M *NOTE 3* ", "mdb002 D SPIC B 10 20 5", "mdb002 D ASYM M 30 40 6"]
+    _write_info(tmp_path, rows, ["mdb001", "mdb002"])
+    both = load_mias(tmp_path, abnormalities=("calcification", "mass"))
+    assert both["lesion_id"].tolist() == ["mdb001", "mdb002_1"]
+    assert load_mias(tmp_path, abnormalities=("calcification", "mass"), with_roi=True)[
+        "lesion_id"
+    ].tolist() == ["mdb002_1"]
+    assert len(load_mias(tmp_path, with_roi=True)) == 2
+    with pytest.raises(DatasetError, match="unknown abnormality 'cyst'"):
+        load_mias(tmp_path, abnormalities=("cyst",))
+
+
 def test_missing_film_or_info(tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match="no Info.txt"):
         load_mias(tmp_path)

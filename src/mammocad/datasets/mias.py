@@ -33,6 +33,7 @@ import os
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from mammocad.datasets.table import lesion_frame
@@ -157,7 +158,12 @@ def _film_path(directory: Path, film: str) -> Path:
     raise DatasetError(f"{directory}: film {film} not found (expected {film}.pgm or {film}.png)")
 
 
-def load_mias(directory: str | os.PathLike[str]) -> pd.DataFrame:
+def load_mias(
+    directory: str | os.PathLike[str],
+    *,
+    abnormalities: tuple[str, ...] | None = None,
+    with_roi: bool = False,
+) -> pd.DataFrame:
     """Lesion table of the mini-MIAS database.
 
     Parameters
@@ -165,6 +171,11 @@ def load_mias(directory: str | os.PathLike[str]) -> pd.DataFrame:
     directory : path-like
         Folder holding ``Info.txt`` and the films ``mdbNNN.pgm`` (as distributed)
         or ``mdbNNN.png``.
+    abnormalities : tuple of str, optional
+        Keep only these abnormalities (e.g. ``("calcification", "mass")``, the
+        lesions the paper studies); all by default.
+    with_roi : bool
+        Keep only lesions whose row gives a centre and radius.
 
     Returns
     -------
@@ -217,4 +228,14 @@ def load_mias(directory: str | os.PathLike[str]) -> pd.DataFrame:
                 "mias_class": row["mias_class"],
             }
         )
-    return lesion_frame(rows, source=str(root / "Info.txt"))
+    table = lesion_frame(rows, source=str(root / "Info.txt"))
+    keep = np.ones(len(table), dtype=bool)
+    if abnormalities is not None:
+        known = sorted({value for value in MIAS_CLASSES.values() if value})
+        unknown = sorted(set(abnormalities) - set(known))
+        if unknown:
+            raise DatasetError(f"unknown abnormality {unknown[0]!r}; expected one of {', '.join(known)}")
+        keep &= table["abnormality"].isin(abnormalities).to_numpy()
+    if with_roi:
+        keep &= np.isfinite(table["radius"].to_numpy(dtype=float))
+    return table[keep].reset_index(drop=True)

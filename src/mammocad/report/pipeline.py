@@ -216,6 +216,10 @@ def reproduce(
     return ReproduceRun(result, report, features, lesions)
 
 
+#: mini-MIAS lesions the experiment uses: the paper studies calcifications and masses.
+MIAS_EXPERIMENT_ABNORMALITIES = ("calcification", "mass")
+
+
 def run_demo(
     out_dir: str | os.PathLike[str],
     *,
@@ -287,9 +291,9 @@ def run_demo(
     if mias_dir is not None:
         from mammocad.datasets import load_mias
 
-        mias_lesions = load_mias(mias_dir)
-        # Lesions without coordinates (a few in Info.txt) cannot be segmented.
-        mias_lesions = mias_lesions[pd.to_numeric(mias_lesions["radius"], errors="coerce").notna()]
+        # The paper's lesions (calcifications and masses); those without coordinates
+        # (a few in Info.txt) cannot be segmented.
+        mias_lesions = load_mias(mias_dir, abnormalities=MIAS_EXPERIMENT_ABNORMALITIES, with_roi=True)
         runs["mias"] = reproduce(
             mias_lesions,
             out / "mias",
