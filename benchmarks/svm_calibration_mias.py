@@ -1,9 +1,13 @@
-"""Check: does the SVM's calibrated P(malignant) rank the mini-MIAS test lesions like its decision function?
+"""Check: does the SVM's P(malignant) rank the mini-MIAS test lesions like its decision function?
 
-Refits ``select_model("svm", ...)`` on the training group of the last
-``benchmarks/reproduce_mias.py`` run (same features, same split, same seed) and
-compares, on the test group, the AUC of ``predict_proba`` (what the experiment
-scores) with the AUC of the wrapped SVC's raw decision function.
+Refits ``select_model("svm", ...)`` (a :class:`~mammocad.models.MonotonePlattSVC`)
+on the training group of the last ``benchmarks/reproduce_mias.py`` run (same
+features, same split, same seed) and reports, on the test group, the AUC of its
+``predict_proba``, of its decision function and of ``positive_scores`` (what the
+experiment scores), with the fitted sigmoid slope. Side by side, the former SVM
+model -- ``CalibratedClassifierCV(SVC(same C, gamma), method="sigmoid", cv=5,
+ensemble=False)`` on the same scaled training rows -- shows the free Platt fit
+whose negative slope ranked lesions backwards.
 
     python benchmarks/svm_calibration_mias.py [--run DIR]
 
@@ -19,9 +23,13 @@ import warnings
 from pathlib import Path
 
 import pandas as pd
+from sklearn.base import clone
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.metrics import roc_auc_score
+from sklearn.svm import SVC
 
 from mammocad._fileio import atomic_write_text
+from mammocad.evaluation.metrics import positive_scores
 from mammocad.features import scenario_columns
 from mammocad.features.extract import read_feature_table
 from mammocad.models import select_model
@@ -44,27 +52,40 @@ def main() -> int:
     record: dict = {"benchmark": "svm_calibration_mias", "run": str(args.run), "scenarios": {}}
     for scenario in ("calcification", "mass", "combined"):
         cols = list(scenario_columns(scenario))
+        X_train, y_train = train[cols].to_numpy(), train["label"].to_numpy().astype(int)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             est = select_model(
-                "svm",
-                train[cols].to_numpy(),
-                train["label"].to_numpy(),
-                train["patient_id"].to_numpy(),
-                random_state=0,
+                "svm", X_train, y_train, train["patient_id"].to_numpy(), random_state=0
             ).best_estimator
-        X = test[cols].to_numpy()
-        svc = est.named_steps["clf"].calibrated_classifiers_[0].estimator
-        proba_auc = float(roc_auc_score(test["label"], est.predict_proba(X)[:, 1]))
-        decision_auc = float(
-            roc_auc_score(test["label"], svc.decision_function(est.named_steps["scale"].transform(X)))
-        )
-        record["scenarios"][scenario] = {
-            "auc_predict_proba": proba_auc,
-            "auc_decision_function": decision_auc,
+        X, y = test[cols].to_numpy(), test["label"].to_numpy().astype(int)
+        clf = est.named_steps["clf"]
+        score, threshold = positive_scores(est, X)
+        scale = clone(est.named_steps["scale"]).fit(X_train)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            legacy = CalibratedClassifierCV(
+                SVC(kernel="rbf", C=clf.C, gamma=clf.gamma), method="sigmoid", cv=5, ensemble=False
+            ).fit(scale.transform(X_train), y_train)
+        row = {
+            "best_params": {"C": clf.C, "gamma": clf.gamma},
+            "sigmoid_slope": clf.slope_,
+            "slope_fallback": bool(clf.slope_fallback_),
+            "auc_predict_proba": float(roc_auc_score(y, est.predict_proba(X)[:, 1])),
+            "auc_decision_function": float(roc_auc_score(y, est.decision_function(X))),
+            "auc_positive_scores": float(roc_auc_score(y, score)),
+            "threshold": threshold,
+            "legacy_calibrated_cv_auc_predict_proba": float(
+                roc_auc_score(y, legacy.predict_proba(scale.transform(X))[:, 1])
+            ),
         }
+        record["scenarios"][scenario] = row
         print(
-            f"{scenario:<14} AUC predict_proba {proba_auc:.3f}   AUC SVC decision_function {decision_auc:.3f}"
+            f"{scenario:<14} AUC predict_proba {row['auc_predict_proba']:.3f}  "
+            f"decision_function {row['auc_decision_function']:.3f}  "
+            f"positive_scores {row['auc_positive_scores']:.3f}  slope {clf.slope_:.3g}"
+            f"{' (fallback)' if clf.slope_fallback_ else ''}  | former CalibratedClassifierCV "
+            f"predict_proba {row['legacy_calibrated_cv_auc_predict_proba']:.3f}"
         )
     HERE.joinpath("results").mkdir(exist_ok=True)
     atomic_write_text(HERE / "results" / "svm_calibration_mias.json", json.dumps(record, indent=2) + "\n")

@@ -198,6 +198,8 @@ def test_positive_scores_uses_probability_or_decision():
     from sklearn.linear_model import LogisticRegression
     from sklearn.svm import SVC
 
+    from mammocad.models import make_model
+
     y, a, b = _data(9, n=60)
     X = np.c_[a, b]
     lr = LogisticRegression().fit(X, y)
@@ -206,6 +208,11 @@ def test_positive_scores_uses_probability_or_decision():
     svc = SVC().fit(X, y)
     s, t = positive_scores(svc, X)
     assert t == 0.0 and np.array_equal((s >= 0).astype(int), svc.predict(X))
+    # An SVM with probabilities is still scored by its decision function.
+    svm = make_model("svm").fit(X, y)
+    s, t = positive_scores(svm, X)
+    assert t == 0.0 and np.array_equal(s, svm.decision_function(X))
+    assert np.array_equal((s >= 0).astype(int), svm.predict(X))
 
 
 @given(st.integers(0, 10_000))

@@ -54,6 +54,8 @@ def test_round_trip_predicts_identically(tmp_path: Path, fitted, name: str, monk
     X_new = np.random.default_rng(9).normal(0, 2, size=(50, 6))
     assert loaded.estimator.predict_proba(X_new).tobytes() == model.predict_proba(X_new).tobytes()
     np.testing.assert_array_equal(loaded.estimator.predict(X_new), model.predict(X_new))
+    if hasattr(model, "decision_function"):
+        assert loaded.estimator.decision_function(X_new).tobytes() == model.decision_function(X_new).tobytes()
     assert loaded.feature_names == tuple(NAMES) and loaded.name == name
     assert loaded.metadata["metadata"]["metrics"]["cv_accuracy_mean"] == 0.8
 
@@ -66,7 +68,8 @@ def test_config_records_what_the_issue_asks(saved: Path) -> None:
     np.testing.assert_allclose(config["scaler"]["mean"], X.mean(axis=0))
     assert set(config["versions"]) >= {"mammocad", "sklearn", "torch"}
     assert config["training_data_sha256"] == training_data_hash(X, y) != training_data_hash(X, 1 - y)
-    assert config["hyper_parameters"]["estimator__kernel"] == "rbf"
+    assert config["hyper_parameters"]["kernel"] == "rbf"
+    assert config["estimator_class"] == "MonotonePlattSVC"
     assert config["weights"]["file"] == WEIGHTS_FILE and len(config["weights"]["sha256"]) == 64
 
 

@@ -683,7 +683,10 @@ def run_experiment(
         "n_splits": n_splits,
         "n_bootstrap": n_bootstrap,
         "confidence": confidence,
-        "threshold_rule": "malignant when P(malignant) >= 0.5 (decision function >= 0 for models without probabilities)",
+        "threshold_rule": (
+            "malignant when P(malignant) >= 0.5; the SVM (and any model without probabilities) "
+            "is scored by its decision function, malignant when >= 0"
+        ),
         "cv": "grouped by patient, on the training group only",
     }
     result = ExperimentResult(

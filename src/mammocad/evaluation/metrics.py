@@ -10,8 +10,9 @@ class::
 and reports the area under the ROC curve (AUC). The paper does not state its
 operating point; mammocad's **threshold rule** is: a lesion is predicted
 malignant when its score is at or above the threshold, where the score is the
-model's P(malignant) and the threshold 0.5 (or, for a model without
-probabilities, its decision function and the threshold 0) -- see
+model's P(malignant) and the threshold 0.5, except for an SVM, which is scored
+by its own decision function and threshold 0 (its probabilities are a sigmoid
+fitted afterwards), as is a model without probabilities -- see
 :func:`positive_scores`.
 
 Confidence intervals:
@@ -37,6 +38,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
+from sklearn.svm import SVC
 
 from mammocad.errors import MammocadError
 
@@ -547,9 +549,13 @@ def evaluate_scores(
 def positive_scores(estimator: Any, X: ArrayLike) -> tuple[NDArray[np.float64], float]:
     """A fitted classifier's malignancy score and the threshold of the rule.
 
-    ``predict_proba(X)[:, 1]`` with threshold 0.5 when the estimator has
-    probabilities, otherwise ``decision_function(X)`` with threshold 0. Class 1
-    must be malignant.
+    An SVM -- a ``sklearn.svm.SVC``, or a model whose final step sets the class
+    attribute ``ranks_by_decision_function = True`` (as
+    :class:`mammocad.models.MonotonePlattSVC` does) -- is scored by
+    ``decision_function(X)`` with threshold 0, the SVM's own rule. Otherwise the
+    score is ``predict_proba(X)[:, 1]`` with threshold 0.5 when the estimator has
+    probabilities, else ``decision_function(X)`` with threshold 0. Class 1 must
+    be malignant. A pipeline is judged by its final step.
 
     Returns
     -------
@@ -560,7 +566,9 @@ def positive_scores(estimator: Any, X: ArrayLike) -> tuple[NDArray[np.float64], 
     if len(classes) != 2 or 1 not in classes:
         raise MammocadError(f"expected a binary classifier fitted on labels {{0, 1}}, got classes {classes}")
     pos = classes.index(1)
-    if hasattr(estimator, "predict_proba"):
+    final = estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
+    is_svm = isinstance(final, SVC) or getattr(final, "ranks_by_decision_function", False) is True
+    if not is_svm and hasattr(estimator, "predict_proba"):
         try:
             return np.asarray(estimator.predict_proba(X), dtype=float)[:, pos], 0.5
         except AttributeError:  # e.g. SVC(probability=False) exposes the method but refuses

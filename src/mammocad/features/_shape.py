@@ -94,6 +94,48 @@ def _pad(a: np.ndarray, before: int, after: int) -> np.ndarray:
     return out
 
 
+def within_distance(mask: np.ndarray, radius: float) -> np.ndarray:
+    """Pixels whose Euclidean distance to the nearest True pixel of ``mask`` is at most ``radius``.
+
+    Equal to ``scipy.ndimage.distance_transform_edt(~mask) <= radius`` (whose distances
+    are ``sqrt`` of exact integer squares), without a distance per pixel: each run of
+    mask pixels along a row reaches, on the row ``dy`` away, the columns within
+    ``sqrt(r² - dy²)`` of it, and the union of these intervals is painted row by
+    row. Every True pixel of ``mask`` is included.
+    """
+    h, w = mask.shape
+    if not mask.any():
+        return np.zeros((h, w), dtype=bool)
+    # The largest integer squared distance d with sqrt(d) <= radius, as float64 sqrt compares.
+    limit = int(math.floor(radius * radius))
+    while math.sqrt(float(limit + 1)) <= radius:
+        limit += 1
+    while limit >= 0 and math.sqrt(float(limit)) > radius:
+        limit -= 1
+    if limit < 0:
+        return np.zeros((h, w), dtype=bool)
+    gmax = math.isqrt(limit)
+    # Runs of mask pixels along the rows: (row, first column, last column).
+    edges = np.zeros((h, w + 1), dtype=np.int8)
+    edges[:, :w] = mask
+    edges[:, 1:] -= mask
+    run_rows, starts = np.nonzero(edges == 1)
+    _, stops = np.nonzero(edges == -1)  # one past each run's end, in the same order
+    # Row y + dy is within reach of a run on row y where |x - run| <= sqrt(limit - dy²).
+    dy = np.arange(-gmax, gmax + 1)
+    side = np.array([math.isqrt(limit - d * d) for d in dy.tolist()])
+    rows = run_rows[:, None] + dy[None]
+    keep = (rows >= 0) & (rows < h)
+    lo = np.maximum(starts[:, None] - side[None], 0)[keep]
+    hi = np.minimum(stops[:, None] - 1 + side[None], w - 1)[keep]
+    rows = rows[keep]
+    stride = w + 1
+    size = h * stride
+    base = rows * stride
+    cover = np.bincount(base + lo, minlength=size) - np.bincount(base + hi + 1, minlength=size)
+    return np.cumsum(cover.reshape(h, stride), axis=1)[:, :w] > 0
+
+
 def boundary_pixels(mask: np.ndarray) -> np.ndarray:
     """Pixels of ``mask`` with a 4-neighbour outside it (an 8-connected, one-pixel outline)."""
     p = _pad(mask, 1, 1)
@@ -219,7 +261,7 @@ def _chain_of(ys: np.ndarray, xs: np.ndarray, passes: int = 3) -> list[int]:
     their two neighbours (never a vertex), a few times over: fewer points for the loop."""
     idx = np.arange(ys.size)
     for _ in range(passes):
-        if idx.size < 16:
+        if idx.size < 48:
             break
         y, x = ys[idx], xs[idx]
         under = (x[1:-1] - x[:-2]) * (y[2:] - y[:-2]) <= (x[2:] - x[:-2]) * (y[1:-1] - y[:-2])
@@ -306,7 +348,9 @@ def _row_groups(rows: np.ndarray, cols: np.ndarray, k: np.ndarray | None, count:
     return gkey - obj * height, left, right, np.searchsorted(obj, np.arange(count + 1)).tolist()
 
 
-def row_hulls(rows: np.ndarray, cols: np.ndarray, k: np.ndarray | None = None, count: int = 1) -> list[RowHull]:
+def row_hulls(
+    rows: np.ndarray, cols: np.ndarray, k: np.ndarray | None = None, count: int = 1
+) -> list[RowHull]:
     """Convex hulls of the pixel centres of labels ``k = 0 … count-1``, in one pass.
 
     ``rows``/``cols`` are the pixels in raster order (as :func:`numpy.nonzero` gives
@@ -318,7 +362,9 @@ def row_hulls(rows: np.ndarray, cols: np.ndarray, k: np.ndarray | None = None, c
     hulls = []
     for a, b in zip(bounds[:-1], bounds[1:], strict=True):
         ys, ls, rs = grow[a:b], left[a:b], right[a:b]
-        hulls.append(RowHull(rows=ys, left=ls, right=rs, left_v=_chain_of(ys, -ls), right_v=_chain_of(ys, rs)))
+        hulls.append(
+            RowHull(rows=ys, left=ls, right=rs, left_v=_chain_of(ys, -ls), right_v=_chain_of(ys, rs))
+        )
     return hulls
 
 
@@ -353,7 +399,9 @@ def mask_hull(mask: np.ndarray) -> RowHull:
     left = np.argmax(sub, axis=1).astype(np.int64)
     right = (mask.shape[1] - 1 - np.argmax(sub[:, ::-1], axis=1)).astype(np.int64)
     rows = rows.astype(np.int64)
-    return RowHull(rows=rows, left=left, right=right, left_v=_chain_of(rows, -left), right_v=_chain_of(rows, right))
+    return RowHull(
+        rows=rows, left=left, right=right, left_v=_chain_of(rows, -left), right_v=_chain_of(rows, right)
+    )
 
 
 def unit_square_hull_area(hull: RowHull) -> float:

@@ -16,11 +16,9 @@ from scipy import ndimage as ndi
 
 from mammocad.errors import FeatureError
 from mammocad.features._shape import (
-    bbox_slices,
     check_finite,
     check_image,
     check_spacing,
-    circularity,
     crofton_perimeters,
     median,
     moments,
@@ -122,9 +120,9 @@ def calcification_features(
         present = present[present > 0]
     n = int(present.size)
     if n == int(present[-1]) and present[0] == 1:  # already 1 … n
-        lab = np.clip(lab0, 0, None).astype(np.int64)
+        lab = np.clip(lab0, 0, None).astype(np.int32)
     else:
-        lab = np.searchsorted(np.concatenate(([0], present)), lab0).astype(np.int64)
+        lab = np.searchsorted(np.concatenate(([0], present)), lab0).astype(np.int32)
     calc_crop = lab > 0
     grey = img[calc_crop].astype(np.float64)
     check_finite(grey, "the calcifications")
@@ -139,7 +137,9 @@ def calcification_features(
     areas, centroids, big, small = moments(rr, cc, k, n)
     diameters_mm = 2.0 * np.sqrt(areas / math.pi) * s
     perimeters = crofton_perimeters(lab, n)
-    circ = np.array([circularity(a, p) for a, p in zip(areas, perimeters, strict=True)])
+    # circularity() of each: min(1, 4πA/P²), 1 for a zero perimeter
+    with np.errstate(divide="ignore", invalid="ignore"):
+        circ = np.where(perimeters > 0, np.minimum(1.0, 4.0 * math.pi * areas / perimeters**2), 1.0)
     # Axes of the pixels taken as unit squares: one- and two-pixel objects get finite axes.
     axis_ratio = np.sqrt((small + _PIXEL_VARIANCE) / (big + _PIXEL_VARIANCE))
     spiculation = radial_cvs(lab, centroids, n)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import ndimage as ndi
 
 from mammocad.errors import FeatureError
 from mammocad.features._shape import (
@@ -29,6 +28,7 @@ from mammocad.features._shape import (
     positive_bbox,
     radial_cv,
     unit_square_hull_perimeter,
+    within_distance,
 )
 from mammocad.features.registry import MASS_FEATURES
 from mammocad.features.texture import GLCM_FEATURES, GLCM_LEVELS, glcm_distance, glcm_features, quantise
@@ -82,13 +82,14 @@ def mass_features(image: np.ndarray, mask: np.ndarray, *, pixel_spacing_mm: floa
     image = check_image(image, mask, "mask")
     s = check_spacing(pixel_spacing_mm)
     mask = _as_bool(mask)
-    area = int(np.count_nonzero(mask))
-    if area == 0:
+    box = positive_bbox(mask, 0)
+    if box is None:
         return dict.fromkeys(MASS_FEATURES, 0.0)
 
+    trs, tcs = box
+    area = int(np.count_nonzero(mask[trs, tcs]))
     width = ring_width_px(area)
     # The ring needs the box grown by its width; everything else the mask's own box.
-    trs, tcs = positive_bbox(mask, 0)  # type: ignore[misc]
     margin = int(math.ceil(width)) + 1
     r0, c0 = max(trs.start - margin, 0), max(tcs.start - margin, 0)
     rs = slice(r0, min(trs.stop + margin, mask.shape[0]))
@@ -100,12 +101,18 @@ def mass_features(image: np.ndarray, mask: np.ndarray, *, pixel_spacing_mm: floa
     img = img_ring[inner]
     grey = img[m].astype(np.float64)
     check_finite(grey, "the mass")
-    ring = (ndi.distance_transform_edt(~m_ring) <= width) & ~m_ring
+    ring = within_distance(m_ring, width) & ~m_ring
     ring_grey = img_ring[ring].astype(np.float64)
     check_finite(ring_grey, "the ring around the mass")
 
     rr, cc = np.nonzero(m)
-    cov = np.cov(np.vstack([rr, cc]).astype(np.float64), bias=True) if area > 1 else np.zeros((2, 2))
+    if area > 1:  # np.cov(..., bias=True), step by step
+        xy = np.empty((2, area))
+        xy[0], xy[1] = rr, cc
+        xy -= xy.mean(axis=1, keepdims=True)
+        cov = np.dot(xy, xy.T) * (1.0 / area)
+    else:
+        cov = np.zeros((2, 2))
     small, big = np.linalg.eigvalsh(cov)
     small = max(float(small), 0.0)
     # Second-moment ellipse, as scikit-image's regionprops: axis = 4·sqrt(eigenvalue).

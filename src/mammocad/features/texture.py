@@ -133,21 +133,29 @@ def glcm(levels_image: np.ndarray, *, levels: int = GLCM_LEVELS, distance: int =
     rows, cols = q.shape
     # One bincount for all directions: pair (a, b) of direction k counts at
     # k·(L+1)² + a·(L+1) + b, with 0 = outside the region; the pairs touching the
-    # outside are then dropped by slicing.
+    # outside are then dropped by slicing. The image is padded with zeros (d rows
+    # above, d columns each side, d values before and after) and flattened, so that
+    # each direction is one contiguous shifted slice.
     width = levels + 1
-    dtype = np.int32 if len(_DIRECTIONS) * width * width < 2**31 else np.int64
-    q = q.astype(dtype, copy=False)
-    scaled = q * dtype(width)
-    codes = []
+    n_dir = len(_DIRECTIONS)
+    dtype = np.int32 if n_dir * width * width < 2**31 else np.int64
+    d = distance
+    stride = cols + 2 * d
+    padded = np.zeros((rows + d) * stride + 2 * d, dtype=dtype)
+    padded[d : d + (rows + d) * stride].reshape(rows + d, stride)[d:, d : d + cols] = q
+    start = d + d * stride
+    n = rows * stride
+    a = padded[start : start + n] * dtype(width)
+    codes = np.empty(n_dir * n, dtype=dtype)
     for k, (dr, dc) in enumerate(_DIRECTIONS):
-        dr, dc = dr * distance, dc * distance
-        # a = q[r, c], b = q[r + dr, c + dc] over all positions where both exist
-        a = scaled[max(0, -dr) : rows - max(0, dr), max(0, -dc) : cols - max(0, dc)]
-        b = q[max(0, dr) : rows + min(0, dr), max(0, dc) : cols + min(0, dc)]
-        codes.append((a + (b + dtype(k * width * width))).ravel())
-    flat = np.concatenate(codes)
-    counts = np.bincount(flat, minlength=len(_DIRECTIONS) * width * width)
-    counts = counts.reshape(len(_DIRECTIONS), width, width)[:, 1:, 1:].astype(np.float64)
+        # a = q[r, c], b = q[r + dr·d, c + dc·d]
+        shift = start + (dr * stride + dc) * d
+        out = codes[k * n : (k + 1) * n]
+        np.add(a, padded[shift : shift + n], out=out)
+        if k:
+            out += dtype(k * width * width)
+    counts = np.bincount(codes, minlength=n_dir * width * width)
+    counts = counts.reshape(n_dir, width, width)[:, 1:, 1:].astype(np.float64)
     return counts + counts.transpose(0, 2, 1)
 
 

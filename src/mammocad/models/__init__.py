@@ -2,6 +2,7 @@
 
 - :class:`StackedDenoisingAutoencoderClassifier` — the deep learning model
   (PyTorch inside, scikit-learn estimator outside).
+- :class:`MonotonePlattSVC` — the SVM, with probabilities that keep its ranking.
 - :func:`make_model` / :func:`param_grid` — every model as a scaling + estimator
   ``Pipeline`` and its hyper-parameter grid (:data:`MODEL_NAMES`,
   :data:`PAPER_MODELS`).
@@ -11,7 +12,14 @@
   ``mammocad train`` and ``mammocad predict``.
 """
 
-from mammocad.models.baselines import MODEL_LABELS, MODEL_NAMES, PAPER_MODELS, make_model, param_grid
+from mammocad.models.baselines import (
+    MODEL_LABELS,
+    MODEL_NAMES,
+    PAPER_MODELS,
+    MonotonePlattSVC,
+    make_model,
+    param_grid,
+)
 from mammocad.models.persistence import TrainedModel, load_model, save_model, training_data_hash
 from mammocad.models.sae import StackedDenoisingAutoencoderClassifier
 from mammocad.models.selection import SelectionResult, check_training_data, select_model
@@ -19,6 +27,7 @@ from mammocad.models.training import TrainingOutcome, predict_lesion, read_table
 
 __all__ = [
     "StackedDenoisingAutoencoderClassifier",
+    "MonotonePlattSVC",
     "MODEL_NAMES",
     "PAPER_MODELS",
     "MODEL_LABELS",

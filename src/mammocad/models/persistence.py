@@ -46,6 +46,7 @@ from sklearn.svm import SVC
 
 from mammocad._fileio import atomic_write_bytes, atomic_write_text
 from mammocad.errors import ModelError
+from mammocad.models.baselines import MonotonePlattSVC
 from mammocad.models.sae import StackedDenoisingAutoencoderClassifier
 
 __all__ = [
@@ -72,6 +73,8 @@ _ALLOWED: dict[str, type] = {
         StandardScaler,
         MinMaxScaler,
         SVC,
+        MonotonePlattSVC,
+        # Model directories written before MonotonePlattSVC (mammocad 0.x) still load.
         CalibratedClassifierCV,
         _CalibratedClassifier,
         _SigmoidCalibration,
@@ -84,6 +87,7 @@ _ALLOWED: dict[str, type] = {
 _MODEL_OF_CLASS = {
     "StackedDenoisingAutoencoderClassifier": "sae",
     "SVC": "svm",
+    "MonotonePlattSVC": "svm",
     "CalibratedClassifierCV": "svm",
     "KNeighborsClassifier": "knn",
     "LinearDiscriminantAnalysis": "lda",
@@ -365,8 +369,8 @@ def _scaler_summary(estimator: Any) -> dict[str, Any] | None:
 
 
 def _hyper_parameters(clf: Any) -> dict[str, Any]:
-    # Nested estimators (the SVM inside its calibration wrapper) show as their own
-    # ``estimator__...`` parameters; the objects themselves are left out.
+    # Nested estimators, if any, show as their own ``<name>__...`` parameters; the
+    # objects themselves are left out.
     out = {}
     for key, value in clf.get_params(deep=True).items():
         try:

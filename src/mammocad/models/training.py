@@ -231,15 +231,12 @@ def train_model(
     n_test = int(is_test.sum())
     if n_test:
         X_test, y_test, _ = training_matrix(table.loc[is_test], names, where=f"{where} (test rows)")
-        proba = selection.best_estimator.predict_proba(X_test)
-        classes = list(selection.best_estimator.classes_)
-        p_malignant = proba[:, classes.index(1)]
-        metrics["test_accuracy"] = float(
-            accuracy_score(y_test, selection.best_estimator.classes_[proba.argmax(1)])
-        )
-        metrics["test_auc"] = (
-            float(roc_auc_score(y_test, p_malignant)) if np.unique(y_test).size == 2 else None
-        )
+        from mammocad.evaluation.metrics import positive_scores
+
+        # The experiment's threshold rule (an SVM by its decision function >= 0).
+        score, threshold = positive_scores(selection.best_estimator, X_test)
+        metrics["test_accuracy"] = float(accuracy_score(y_test, (score >= threshold).astype(int)))
+        metrics["test_auc"] = float(roc_auc_score(y_test, score)) if np.unique(y_test).size == 2 else None
     metadata = {
         "model": name,
         "scenario": scenario if feature_names is None else "custom",
