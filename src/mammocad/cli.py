@@ -24,7 +24,9 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-manifest_app = typer.Typer(help="Write a lesion table (one row per lesion) from a dataset.", no_args_is_help=True)
+manifest_app = typer.Typer(
+    help="Write a lesion table (one row per lesion) from a dataset.", no_args_is_help=True
+)
 app.add_typer(manifest_app, name="manifest")
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -61,9 +63,17 @@ def say(message: str, quiet: bool) -> None:
 @app.command()
 def version() -> None:
     """Print the versions of mammocad and the libraries it computes with."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as package_version
+
     from mammocad import __version__
 
     typer.echo(f"mammocad {__version__}")
+    for package in ("numpy", "scipy", "scikit-image", "scikit-learn", "pydicom", "torch", "pandas", "dask"):
+        try:
+            typer.echo(f"{package} {package_version(package)}")
+        except PackageNotFoundError:
+            typer.echo(f"{package} (not installed)")
 
 
 # --- manifest (issue 2: datasets) ----------------------------------------------------
@@ -186,21 +196,29 @@ def synth(
 @guarded
 def segment_command(
     image: Annotated[Path, typer.Argument(help="Mammogram file (DICOM, PGM, PNG, TIFF, JPEG).")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for overlay.png, masks and segmentation.json.")],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder for overlay.png, masks and segmentation.json.")
+    ],
     roi: Annotated[
         str | None,
-        typer.Option("--roi", help="X,Y,R circle in the ORIGINAL image's pixels; none = automatic candidates."),
+        typer.Option(
+            "--roi", help="X,Y,R circle in the ORIGINAL image's pixels; none = automatic candidates."
+        ),
     ] = None,
     kind: Annotated[str, typer.Option("--type", help="calcification, mass or both.")] = "both",
     pixel_spacing: Annotated[
-        float | None, typer.Option("--pixel-spacing", help="Pixel edge in mm, for files that do not carry it.")
+        float | None,
+        typer.Option("--pixel-spacing", help="Pixel edge in mm, for files that do not carry it."),
     ] = None,
     no_normalise: Annotated[
-        bool, typer.Option("--no-normalise", help="Segment the image as read, not resampled to 1024x1024 8-bit.")
+        bool,
+        typer.Option("--no-normalise", help="Segment the image as read, not resampled to 1024x1024 8-bit."),
     ] = False,
     view: Annotated[
         str | None,
-        typer.Option("--view", help="CC or MLO, for files that do not say (MLO: pectoral muscle not searched)."),
+        typer.Option(
+            "--view", help="CC or MLO, for files that do not say (MLO: pectoral muscle not searched)."
+        ),
     ] = None,
     quiet: Quiet = False,
 ) -> None:
@@ -236,7 +254,8 @@ def features_command(
         Path | None, typer.Argument(help="Lesion table (CSV) to measure; not needed with --list.")
     ] = None,
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Feature table to write (.parquet or .csv); rerun to resume.")
+        Path | None,
+        typer.Option("--out", "-o", help="Feature table to write (.parquet or .csv); rerun to resume."),
     ] = None,
     workers: Annotated[
         int | None, typer.Option("--workers", help="Run on a local Dask cluster of N worker processes.")
@@ -247,7 +266,9 @@ def features_command(
     list_features: Annotated[
         bool, typer.Option("--list", help="Print the 41 registered features and exit.")
     ] = False,
-    markdown: Annotated[bool, typer.Option("--markdown", help="With --list: print docs/features.md.")] = False,
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="With --list: print docs/features.md.")
+    ] = False,
     quiet: Quiet = False,
 ) -> None:
     """Measure the paper's 41 features of every lesion of a lesion table (resumable)."""
@@ -280,13 +301,16 @@ def features_command(
         quiet,
     )
 
+
 # --- train / predict (issue 5) -------------------------------------------------------
 
 
 @app.command()
 @guarded
 def train(
-    features: Annotated[Path, typer.Argument(help="Feature table (.parquet or .csv) from `mammocad features`.")],
+    features: Annotated[
+        Path, typer.Argument(help="Feature table (.parquet or .csv) from `mammocad features`.")
+    ],
     model: Annotated[str, typer.Option("--model", "-m", help="sae, svm, knn, lda or logreg.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Model directory to write.")],
     scenario: Annotated[
@@ -323,7 +347,8 @@ def predict(
     image: Annotated[Path, typer.Argument(help="Mammogram file (DICOM, PGM, PNG, TIFF, JPEG).")],
     roi: Annotated[str, typer.Option("--roi", help="X,Y,R circle around the lesion, in the image's pixels.")],
     pixel_spacing: Annotated[
-        float | None, typer.Option("--pixel-spacing", help="Pixel edge in mm, for files that do not carry it.")
+        float | None,
+        typer.Option("--pixel-spacing", help="Pixel edge in mm, for files that do not carry it."),
     ] = None,
 ) -> None:
     """Segment the lesion, measure its features and print the malignancy probability as JSON."""
@@ -336,6 +361,7 @@ def predict(
     mg = read_mammogram(image, pixel_spacing_mm=pixel_spacing)
     result = predict_lesion(trained, mg, ROI.parse(roi))
     typer.echo(json.dumps(dict(result, image=str(image)), indent=2))
+
 
 # --- reproduce / demo (issue 6) ------------------------------------------------------
 
