@@ -351,39 +351,64 @@ class StackedDenoisingAutoencoderClassifier(ClassifierMixin, BaseEstimator):
         decoders = [layer(dims[k + 1], dims[k], 4.0) for k in range(len(sizes))]
         return encoders, decoders
 
-    def _batches(self, n: int, gen: Any) -> list[Any]:
+    def _epoch_order(self, n: int, gen: Any) -> tuple[Any, int]:
+        """One random permutation of the rows per epoch, and the mini-batch size."""
         import torch
 
-        size = min(int(self.batch_size), n)
-        order = torch.randperm(n, generator=gen)
-        return list(torch.split(order, size))
+        return torch.randperm(n, generator=gen), min(int(self.batch_size), n)
+
+    def _adam(self, params: list[Any], lr: float) -> Any:
+        """Adam over ``params`` whose ``.grad`` the training loops fill in by hand."""
+        import torch
+
+        for p in params:
+            p.grad = torch.zeros_like(p)
+        # One fused kernel per step instead of ~10 foreach calls (CPU and CUDA).
+        return torch.optim.Adam(params, lr=lr, weight_decay=float(self.weight_decay), fused=True)
 
     def _pretrain_layer(
         self, codes: Any, enc: list[Any], dec: list[Any], gen: Any, device: str, k: int
     ) -> list[float]:
+        """Train one denoising autoencoder (Eq. 1-3) by mini-batch Adam.
+
+        Forward and backward passes are written out (two sigmoid layers, squared
+        error): no autograd graph is built per step. The rows are gathered once per
+        epoch in a random order and the corruption of the whole epoch is drawn in
+        one call; mini-batches are then contiguous slices of both.
+        """
         import torch
 
-        params = [p.to(device).requires_grad_(True) for p in (*enc, *dec)]
-        opt = torch.optim.Adam(
-            params, lr=self.pretrain_learning_rate, weight_decay=self.weight_decay, foreach=True
-        )
+        params = [p.to(device).clone() for p in (*enc, *dec)]
+        w1, b1, w2, b2 = params
+        opt = self._adam(params, self.pretrain_learning_rate)
         data = codes.to(device)
+        n = data.shape[0]
         curve: list[float] = []
-        for epoch in range(int(self.pretrain_epochs)):
-            total = 0.0
-            for idx in self._batches(data.shape[0], gen):
-                clean = data[idx.to(device)]
-                noisy = self._corrupt(clean, gen)
-                code = torch.sigmoid(noisy @ params[0].T + params[1])
-                recon = torch.sigmoid(code @ params[2].T + params[3])
-                loss = 0.5 * ((recon - clean) ** 2).sum(dim=1).mean()  # Eq. 3, per sample
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                total += float(loss.detach()) * idx.numel()
-            curve.append(total / data.shape[0])
-            if self.verbose:
-                print(f"pre-train layer {k + 1} epoch {epoch + 1}: reconstruction error {curve[-1]:.5f}")
+        with torch.no_grad():
+            for epoch in range(int(self.pretrain_epochs)):
+                order, size = self._epoch_order(n, gen)
+                clean_all = data[order.to(device)]
+                noisy_all = self._corrupt(clean_all, gen)
+                total = torch.zeros((), dtype=torch.float64, device=device)
+                for start in range(0, n, size):
+                    clean = clean_all[start : start + size]
+                    noisy = noisy_all[start : start + size]
+                    m = clean.shape[0]
+                    code = torch.sigmoid(torch.addmm(b1, noisy, w1.T))
+                    recon = torch.sigmoid(torch.addmm(b2, code, w2.T))
+                    diff = recon - clean
+                    total += 0.5 * diff.square().sum()  # Eq. 3, summed over the batch
+                    # d loss / d pre-activations, loss = mean over the batch
+                    d2 = diff.mul_(recon * (1.0 - recon)).div_(m)
+                    torch.mm(d2.T, code, out=w2.grad)
+                    torch.sum(d2, dim=0, out=b2.grad)
+                    d1 = (d2 @ w2).mul_(code * (1.0 - code))
+                    torch.mm(d1.T, noisy, out=w1.grad)
+                    torch.sum(d1, dim=0, out=b1.grad)
+                    opt.step()
+                curve.append(float(total) / n)
+                if self.verbose:
+                    print(f"pre-train layer {k + 1} epoch {epoch + 1}: reconstruction error {curve[-1]:.5f}")
         for dst, src in zip((*enc, *dec), params, strict=True):
             dst.data = src.detach().cpu()
         return curve
@@ -409,55 +434,80 @@ class StackedDenoisingAutoencoderClassifier(ClassifierMixin, BaseEstimator):
         gen: Any,
         device: str,
     ) -> None:
+        """Fine-tune the whole stack with the softmax cross-entropy.
+
+        Forward and backward passes of the sigmoid stack are written out (no
+        autograd graph per step); the validation loss is computed once per epoch.
+        """
         import torch
-        import torch.nn.functional as F
 
-        params = [p.to(device).requires_grad_(True) for layer in encoders for p in layer]
-        opt = torch.optim.Adam(params, lr=self.learning_rate, weight_decay=self.weight_decay, foreach=True)
+        params = [p.to(device).clone() for layer in encoders for p in layer]
+        weights, biases = params[0::2], params[1::2]
+        opt = self._adam(params, self.learning_rate)
+        n_classes = weights[-1].shape[0]
 
-        def forward(x: Any) -> Any:
-            h = x
-            for j in range(0, len(params) - 2, 2):
-                h = torch.sigmoid(h @ params[j].T + params[j + 1])
-            return h @ params[-2].T + params[-1]
+        def forward(x: Any) -> list[Any]:
+            acts = [x]
+            for w, b in zip(weights[:-1], biases[:-1], strict=True):
+                acts.append(torch.sigmoid(torch.addmm(b, acts[-1], w.T)))
+            acts.append(torch.addmm(biases[-1], acts[-1], weights[-1].T))  # logits
+            return acts
+
+        def cross_entropy_sum(logits: Any, target: Any) -> Any:
+            logp = torch.log_softmax(logits, dim=1)
+            return -logp.gather(1, target[:, None]).sum(), logp
 
         data = xt.to(device)
+        n = data.shape[0]
         target = torch.as_tensor(y_tr, dtype=torch.long, device=device)
+        eye = torch.eye(n_classes, dtype=data.dtype, device=device)
         if X_val is not None:
             val_x = torch.as_tensor(X_val, dtype=torch.float32, device=device)
             val_y = torch.as_tensor(y_val, dtype=torch.long, device=device)
         self.loss_curve_: list[float] = []
         self.validation_loss_curve_: list[float] = []
-        best = [p.detach().clone() for p in params]
+        best = [p.clone() for p in params]
         best_loss, best_epoch, stale = np.inf, 0, 0
         epoch = 0
-        for epoch in range(1, int(self.finetune_epochs) + 1):
-            total = 0.0
-            for idx in self._batches(data.shape[0], gen):
-                idx = idx.to(device)
-                loss = F.cross_entropy(forward(data[idx]), target[idx])
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                total += float(loss.detach()) * idx.numel()
-            self.loss_curve_.append(total / data.shape[0])
-            if X_val is not None:
-                with torch.no_grad():
-                    monitored = float(F.cross_entropy(forward(val_x), val_y))
-                self.validation_loss_curve_.append(monitored)
-            else:
-                monitored = self.loss_curve_[-1]
-            if self.verbose:
-                print(f"fine-tune epoch {epoch}: loss {self.loss_curve_[-1]:.5f} monitored {monitored:.5f}")
-            if monitored < best_loss - 1e-6:
-                best_loss, best_epoch, stale = monitored, epoch, 0
-                best = [p.detach().clone() for p in params]
-            else:
-                stale += 1
-                if self.early_stopping and stale >= self.n_iter_no_change:
-                    break
+        with torch.no_grad():
+            for epoch in range(1, int(self.finetune_epochs) + 1):
+                order, size = self._epoch_order(n, gen)
+                order = order.to(device)
+                x_all, t_all = data[order], target[order]
+                total = torch.zeros((), dtype=torch.float64, device=device)
+                for start in range(0, n, size):
+                    x, t = x_all[start : start + size], t_all[start : start + size]
+                    acts = forward(x)
+                    loss_sum, logp = cross_entropy_sum(acts[-1], t)
+                    total += loss_sum
+                    # d mean-CE / d logits = (softmax - onehot) / m
+                    delta = logp.exp_().sub_(eye[t]).div_(x.shape[0])
+                    for j in range(len(weights) - 1, -1, -1):
+                        torch.mm(delta.T, acts[j], out=weights[j].grad)
+                        torch.sum(delta, dim=0, out=biases[j].grad)
+                        if j:
+                            h = acts[j]
+                            delta = (delta @ weights[j]).mul_(h * (1.0 - h))
+                    opt.step()
+                self.loss_curve_.append(float(total) / n)
+                if X_val is not None:
+                    val_sum, _ = cross_entropy_sum(forward(val_x)[-1], val_y)
+                    monitored = float(val_sum) / val_y.shape[0]
+                    self.validation_loss_curve_.append(monitored)
+                else:
+                    monitored = self.loss_curve_[-1]
+                if self.verbose:
+                    print(f"fine-tune epoch {epoch}: loss {self.loss_curve_[-1]:.5f} monitored {monitored:.5f}")
+                if monitored < best_loss - 1e-6:
+                    best_loss, best_epoch, stale = monitored, epoch, 0
+                    for dst, src in zip(best, params, strict=True):
+                        dst.copy_(src)
+                else:
+                    stale += 1
+                    if self.early_stopping and stale >= self.n_iter_no_change:
+                        break
         if best_epoch == 0:  # no epoch run: keep the (pre-trained) initial weights
-            best = [p.detach().clone() for p in params]
+            best = [p.clone() for p in params]
         self.n_iter_ = epoch
         self.best_epoch_ = best_epoch
         for j, layer in enumerate(encoders):

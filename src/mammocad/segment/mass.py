@@ -59,6 +59,12 @@ _POLAR_LOCAL = 0.5
 _POLAR_MAX = 1.0
 _POLAR_STEP = 0.03
 _POLAR_BAND = 0.3
+_SPICULE_FRACTION = 0.5
+_SPICULE_SIGMA_MM = 0.15
+_SPICULE_REACH = 1.0
+_BAND_WIDTH = 0.1
+_BAND_LEVEL = 0.5
+_BAND_SIGMA_MM = 0.2
 
 
 @dataclass(frozen=True, eq=False)
@@ -201,6 +207,10 @@ def segment_mass(
         region = _polar_region(smooth, roi.y - rows.start, roi.x - cols.start, roi.radius, reach)
         if not region.any():
             return empty
+        if _SPICULE_FRACTION > 0:
+            region = _attach_spicules(crop, region, dist, roi.radius, spacing)
+        if _BAND_WIDTH > 0:
+            region = _refine_band(crop, region, dist, roi.radius, spacing)
         mask = np.zeros(pixels.shape, dtype=bool)
         mask[rows, cols] = region
         return MassSegmentation(mask=mask, contour=mask_contour(mask), roi=roi, pixel_spacing_mm=spacing)
@@ -250,6 +260,57 @@ def segment_mass(
     mask = np.zeros(pixels.shape, dtype=bool)
     mask[rows, cols] = region
     return MassSegmentation(mask=mask, contour=mask_contour(mask), roi=roi, pixel_spacing_mm=spacing)
+
+
+def _attach_spicules(
+    crop: np.ndarray, region: np.ndarray, dist: np.ndarray, radius: float, spacing: float
+) -> np.ndarray:
+    """``region`` plus the bright pixels inside the ROI circle connected to it (spicules)."""
+    from scipy import ndimage as ndi
+    from skimage import filters
+
+    light = filters.gaussian(crop, sigma=_SPICULE_SIGMA_MM / spacing, preserve_range=True)
+    circle = dist <= _SPICULE_REACH * radius
+    near = ndi.binary_dilation(region, iterations=2)
+    outside = circle & ~near
+    if not outside.any():
+        return region
+    inside_level = float(np.median(light[region]))
+    background = float(np.median(light[outside]))
+    if inside_level <= background:
+        return region
+    bright = (light >= background + _SPICULE_FRACTION * (inside_level - background)) & circle
+    lab, n = ndi.label(bright | region, structure=np.ones((3, 3)))
+    keep = np.unique(lab[region])
+    keep = keep[keep > 0]
+    return ndi.binary_fill_holes(np.isin(lab, keep))
+
+
+def _refine_band(
+    crop: np.ndarray, region: np.ndarray, dist: np.ndarray, radius: float, spacing: float
+) -> np.ndarray:
+    """Re-decide the pixels near the outline by a threshold between the inside and outside levels."""
+    from scipy import ndimage as ndi
+    from skimage import filters
+
+    width = max(1, int(round(_BAND_WIDTH * radius)))
+    light = filters.gaussian(crop, sigma=_BAND_SIGMA_MM / spacing, preserve_range=True)
+    core = ndi.binary_erosion(region, iterations=width)
+    grown = ndi.binary_dilation(region, iterations=width) & (dist <= radius)
+    ring = ndi.binary_dilation(region, iterations=2 * width) & ~ndi.binary_dilation(region, iterations=width)
+    if not core.any() or not ring.any():
+        return region
+    inside_level = float(np.median(light[core]))
+    outside_level = float(np.median(light[ring]))
+    if inside_level <= outside_level:
+        return region
+    level = outside_level + _BAND_LEVEL * (inside_level - outside_level)
+    new = core | (grown & (light >= level))
+    lab, _ = ndi.label(new, structure=np.ones((3, 3)))
+    keep = np.unique(lab[core])
+    keep = keep[keep > 0]
+    new = ndi.binary_fill_holes(np.isin(lab, keep))
+    return new if new.any() else region
 
 
 def _component_at_seed(
