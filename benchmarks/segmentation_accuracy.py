@@ -42,8 +42,8 @@ from mammocad.segment import MASS_METHODS, render_overlay, segment_calcification
 ROOT = Path(__file__).resolve().parents[1]
 #: Other thresholds of segment_calcifications measured alongside the defaults (trade-off).
 OPERATING_POINTS = {
-    "strict": {"k_high": 5.0, "k_support": 3.7},
-    "lenient": {"k_high": 4.2, "k_support": 3.2},
+    "strict": {"k_high": 4.5, "k_support": 3.7},
+    "lenient": {"k_high": 4.0, "k_support": 3.1},
     "very_lenient": {"k_high": 4.0, "k_support": 3.0, "support_distance_mm": 1.5},
 }
 #: mini-MIAS lesions whose overlays are written to docs/images (3 CALC, 3 masses).

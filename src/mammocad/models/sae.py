@@ -497,7 +497,9 @@ class StackedDenoisingAutoencoderClassifier(ClassifierMixin, BaseEstimator):
                 else:
                     monitored = self.loss_curve_[-1]
                 if self.verbose:
-                    print(f"fine-tune epoch {epoch}: loss {self.loss_curve_[-1]:.5f} monitored {monitored:.5f}")
+                    print(
+                        f"fine-tune epoch {epoch}: loss {self.loss_curve_[-1]:.5f} monitored {monitored:.5f}"
+                    )
                 if monitored < best_loss - 1e-6:
                     best_loss, best_epoch, stale = monitored, epoch, 0
                     for dst, src in zip(best, params, strict=True):
