@@ -62,8 +62,7 @@ def main() -> int:
     from mammocad.datasets import load_mias
     from mammocad.features import CALCIFICATION_FEATURES, FEATURE_NAMES, MASS_FEATURES, extract_table
 
-    lesions = load_mias(Path(args.data) / "mias")
-    lesions = lesions[np.isfinite(lesions["radius"].to_numpy(dtype=float))].reset_index(drop=True)
+    lesions = load_mias(Path(args.data) / "mias", with_roi=True)
     out = Path(args.work) / "mias_features.parquet"
     start = time.perf_counter()
     table = extract_table(lesions, out, workers=args.workers, progress=True)
