@@ -260,6 +260,12 @@ def test_grey_image_stored_as_rgb_is_accepted(tmp_path: Path) -> None:
     np.testing.assert_array_equal(read_mammogram(tmp_path / "g.png").pixels, grey)
 
 
+def test_grey_image_with_alpha_is_accepted(tmp_path: Path) -> None:
+    grey = gradient(top=255).astype(np.uint8)
+    Image.fromarray(np.stack([grey, np.full_like(grey, 255)], axis=-1), mode="LA").save(tmp_path / "la.png")
+    np.testing.assert_array_equal(read_mammogram(tmp_path / "la.png").pixels, grey)
+
+
 # --- bad input ------------------------------------------------------------------------
 
 
@@ -342,6 +348,16 @@ def _colour_pgm(tmp_path: Path) -> Path:
     return tmp_path / "c.pgm"
 
 
+def _ascii_pgm_word(tmp_path: Path) -> Path:
+    (tmp_path / "w.pgm").write_bytes(b"P2\n2 2\n255\n1 2 x 4\n")
+    return tmp_path / "w.pgm"
+
+
+def _ascii_pgm_over_maxval(tmp_path: Path) -> Path:
+    (tmp_path / "o.pgm").write_bytes(b"P2\n2 2\n255\n1 2 300 4\n")
+    return tmp_path / "o.pgm"
+
+
 @pytest.mark.parametrize(
     ("make", "reason"),
     [
@@ -357,6 +373,8 @@ def _colour_pgm(tmp_path: Path) -> Path:
         (_not_an_image, "not a readable"),
         (_not_dicom, "not a DICOM"),
         (_colour_pgm, "not a greyscale PGM"),
+        (_ascii_pgm_word, "whole numbers"),
+        (_ascii_pgm_over_maxval, "0..255"),
     ],
     ids=lambda v: getattr(v, "__name__", v).strip("_") if callable(v) else None,
 )

@@ -14,7 +14,7 @@ from mammocad.cli import app
 from mammocad.datasets import LESION_COLUMNS, read_lesion_table
 from mammocad.errors import MammocadError, SynthesisError
 from mammocad.io import read_mammogram
-from mammocad.synth import SyntheticCase, _cohort_plan, make_case, make_cohort
+from mammocad.synth import SyntheticCase, _cohort_plan, contact_sheet, make_case, make_cohort
 
 SIZE = 512
 SPACING = 0.1
@@ -236,6 +236,13 @@ def test_bad_seed_and_n() -> None:
         make_case(-1)
     with pytest.raises(SynthesisError, match="n"):
         make_cohort(0, "unused")
+
+
+@pytest.mark.parametrize(("kwargs", "name"), [({"columns": 0}, "columns"), ({"thumb": 0}, "thumb")])
+def test_contact_sheet_bad_layout_raises_clear_error(tmp_path, kwargs: dict, name: str) -> None:
+    with pytest.raises(SynthesisError, match=name):
+        contact_sheet([None], tmp_path / "sheet.png", **kwargs)  # type: ignore[list-item]
+    assert not (tmp_path / "sheet.png").exists()
 
 
 # --- cohort ----------------------------------------------------------------------------

@@ -306,7 +306,12 @@ def _read_pgm(path: Path) -> np.ndarray:
         values = data[pos:].split()
         if len(values) < count:
             raise ImageReadError(f"{path}: truncated PGM: {len(values)} values, expected {count}")
-        pixels = np.array([int(v) for v in values[:count]], dtype=np.int64)
+        try:
+            pixels = np.array([int(v) for v in values[:count]], dtype=np.int64)
+        except ValueError:
+            raise ImageReadError(f"{path}: PGM pixel values must be whole numbers") from None
+        if pixels.min() < 0 or pixels.max() > maxval:
+            raise ImageReadError(f"{path}: PGM pixel values must lie in 0..{maxval}")
     out_dtype = np.uint8 if maxval < 256 else np.uint16
     return pixels.reshape(height, width).astype(out_dtype)
 
@@ -324,11 +329,9 @@ def _read_raster(path: Path) -> np.ndarray:
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageReadError(f"{path}: cannot decode image ({exc})") from None
     if arr.ndim == 3:
-        channels = arr[..., :3]
-        if not (
-            np.array_equal(channels[..., 0], channels[..., 1])
-            and np.array_equal(channels[..., 0], channels[..., 2])
-        ):
+        # Colour channels only: drop alpha (LA has one grey channel, RGBA three colours).
+        channels = arr[..., :3] if arr.shape[2] >= 3 else arr[..., :1]
+        if not all(np.array_equal(channels[..., 0], channels[..., c]) for c in range(1, channels.shape[2])):
             raise ImageReadError(
                 f"{path}: colour ({mode}) image; a mammogram must be single-channel greyscale"
             )

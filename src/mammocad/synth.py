@@ -1394,6 +1394,9 @@ def contact_sheet(
 
     if not cases:
         raise SynthesisError("contact_sheet needs at least one case")
+    for name, value in (("columns", columns), ("thumb", thumb)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise SynthesisError(f"{name} must be an integer >= 1, got {value!r}")
     rows = math.ceil(len(cases) / columns)
     sheet = Image.new("RGB", (columns * thumb, rows * thumb))
     for i, case in enumerate(cases):

@@ -145,6 +145,16 @@ def test_bad_tables_and_outputs(cohort, tmp_path):
         extract_table(cohort, tmp_path / "g.parquet", progress=False, chunk_size=0)
 
 
+@pytest.mark.parametrize(("column", "value"), [("label", "abc"), (FEATURE_NAMES[0], "x")])
+def test_feature_table_with_non_numbers_is_refused(tmp_path, column, value):
+    row = dict.fromkeys(TABLE_COLUMNS, "1")
+    row[column] = value
+    path = tmp_path / "f.csv"
+    pd.DataFrame([row]).to_csv(path, index=False)
+    with pytest.raises(FeatureError, match="not a number"):
+        read_feature_table(path)
+
+
 def test_extract_lesion_features_maps_the_roi(cohort):
     row = cohort.iloc[0]
     mg = read_mammogram(row.image_path, pixel_spacing_mm=row.pixel_spacing_mm)

@@ -152,3 +152,24 @@ def test_quantise_rejects_mismatch():
 @pytest.mark.parametrize(("spacing", "expected"), [(None, 1), (0.2, 1), (0.5, 1), (0.1, 2), (0.05, 4)])
 def test_glcm_distance_keeps_two_tenths_of_a_millimetre(spacing, expected):
     assert glcm_distance(spacing) == expected
+
+
+@pytest.mark.parametrize(
+    ("q", "kwargs", "message"),
+    [
+        (np.full((3, 3), 5), {"levels": 4}, "values must lie in"),
+        (np.full((3, 3), -1), {"levels": 4}, "values must lie in"),
+        (np.ones((3, 3)), {"levels": 4}, "integer array"),
+        (np.ones(9, int), {"levels": 4}, "2-D"),
+        (np.ones((3, 3), int), {"levels": 4, "distance": 0}, "distance"),
+    ],
+)
+def test_glcm_rejects_bad_input(q, kwargs, message):
+    with pytest.raises(FeatureError, match=message):
+        glcm(q, **kwargs)
+
+
+@pytest.mark.parametrize("spacing", [0.0, -0.1, float("nan")])
+def test_glcm_distance_rejects_non_positive_spacing(spacing):
+    with pytest.raises(FeatureError, match="pixel_spacing_mm"):
+        glcm_distance(spacing)

@@ -110,6 +110,28 @@ def test_class_outside_the_allow_list_is_refused(saved: Path) -> None:
         load_model(saved)
 
 
+def test_malformed_object_description_is_refused(saved: Path) -> None:
+    config = json.loads((saved / CONFIG_FILE).read_text())
+    config["estimator"]["$object"] = ["Pipeline"]
+    (saved / CONFIG_FILE).write_text(json.dumps(config))
+    with pytest.raises(ModelError, match="is not one mammocad loads"):
+        load_model(saved)
+
+
+def test_out_of_range_integer_is_refused(saved: Path) -> None:
+    config = json.loads((saved / CONFIG_FILE).read_text())
+    config["estimator"]["attrs"]["n_features_in_"] = {"$int": 10**30}
+    (saved / CONFIG_FILE).write_text(json.dumps(config))
+    with pytest.raises(ModelError, match="malformed description"):
+        load_model(saved)
+
+
+def test_deeply_nested_config_is_refused(saved: Path) -> None:
+    (saved / CONFIG_FILE).write_text('{"a": ' * 100_000 + "1" + "}" * 100_000)
+    with pytest.raises(ModelError, match="invalid JSON"):
+        load_model(saved)
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [

@@ -87,3 +87,7 @@ def test_bad_input():
         segment_mass(img, ROI(25, 25, 10), pixel_spacing_mm=-1)
     with pytest.raises(SegmentationError, match="NaN"):
         segment_mass(np.full((10, 10), np.inf), ROI(5, 5, 3), pixel_spacing_mm=SPACING)
+    with pytest.raises(SegmentationError, match="expected_fraction"):
+        segment_mass(img, ROI(25, 25, 10), pixel_spacing_mm=SPACING, method="region", expected_fraction=0.0)
+    with pytest.raises(SegmentationError, match="2-D"):
+        mask_contour(np.ones(3, dtype=bool))

@@ -5,7 +5,7 @@ import pytest
 from _segment_scenes import SPACING, mass_scene
 from scipy import ndimage as ndi
 
-from mammocad.errors import SegmentationError
+from mammocad.errors import ROIError, SegmentationError
 from mammocad.io import ROI
 from mammocad.segment import render_overlay, segment_calcifications, segment_mass
 from mammocad.segment.overlay import CALCIFICATION_COLOUR, MASS_COLOUR, ROI_COLOUR
@@ -60,6 +60,10 @@ def test_shape_mismatch_and_bad_image(scene):
         render_overlay(img[:200, :200], roi, mass=mass)
     with pytest.raises(SegmentationError, match="2-D"):
         render_overlay(np.zeros((3, 4, 5)), roi)
+    with pytest.raises(SegmentationError, match="numeric"):
+        render_overlay(np.array([["a", "b"], ["c", "d"]]), None)
+    with pytest.raises(ROIError, match="ROI"):
+        render_overlay(img, (10, 10, 5))  # type: ignore[arg-type]
 
 
 def test_roi_at_image_corner_still_renders(scene):

@@ -176,17 +176,19 @@ def _find_mask(
     root: Path, rels: Iterable[str], image_shape: tuple[int, int] | None
 ) -> tuple[Path, np.ndarray] | None:
     """The ROI mask among the published paths and their series folder."""
-    candidates: list[Path] = []
+    candidates: dict[Path, None] = {}  # ordered set
+    scanned: set[Path] = set()
     for rel in rels:
-        if not (root / Path(rel).parts[0]).is_dir():
+        series = root / Path(rel).parts[0]
+        if not series.is_dir():
             continue
         direct = root / rel
         for candidate in (direct, *(direct.with_suffix(s) for s in _IMAGE_SUFFIXES[1:])):
-            if candidate.is_file() and candidate not in candidates:
-                candidates.append(candidate)
-        for candidate in _images_under(root / Path(rel).parts[0]):
-            if candidate not in candidates:
-                candidates.append(candidate)
+            if candidate.is_file():
+                candidates.setdefault(candidate)
+        if series not in scanned:  # the mask and the cropped ROI share one series folder
+            scanned.add(series)
+            candidates.update(dict.fromkeys(_images_under(series)))
     binary: list[tuple[Path, np.ndarray]] = []
     for candidate in candidates:
         mask = _read_binary(candidate)

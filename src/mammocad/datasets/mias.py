@@ -200,7 +200,8 @@ def load_mias(
     root = Path(directory).expanduser().resolve()
     if not root.is_dir():
         raise DatasetError(f"{root}: not a folder")
-    info = read_mias_info(_find_info(root))
+    info_path = _find_info(root)
+    info = read_mias_info(info_path)
     lesions = info[info["mias_class"] != "NORM"]
     per_film = lesions.groupby("film")["film"].transform("size")
     order = lesions.groupby("film").cumcount() + 1
@@ -228,7 +229,7 @@ def load_mias(
                 "mias_class": row["mias_class"],
             }
         )
-    table = lesion_frame(rows, source=str(root / "Info.txt"))
+    table = lesion_frame(rows, source=str(info_path))
     keep = np.ones(len(table), dtype=bool)
     if abnormalities is not None:
         known = sorted({value for value in MIAS_CLASSES.values() if value})

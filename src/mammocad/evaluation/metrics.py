@@ -357,8 +357,12 @@ def delong_auc_ci(y_true: ArrayLike, score: ArrayLike, confidence: float = 0.95)
     """
     z = _z(confidence)
     auc, var = delong_auc_variance(y_true, score)
+    return auc, _delong_interval(auc, var, z, confidence)
+
+
+def _delong_interval(auc: float, var: float, z: float, confidence: float) -> Interval:
     se = float(np.sqrt(max(var, 0.0)))
-    return auc, Interval(max(0.0, auc - z * se), min(1.0, auc + z * se), confidence, "delong")
+    return Interval(max(0.0, auc - z * se), min(1.0, auc + z * se), confidence, "delong")
 
 
 def delong_test(y_true: ArrayLike, score_a: ArrayLike, score_b: ArrayLike) -> DeLongResult:
@@ -447,6 +451,8 @@ def bootstrap_ci(
     if not isinstance(n_bootstrap, int | np.integer) or n_bootstrap < 1:
         raise MammocadError(f"n_bootstrap must be a positive integer, got {n_bootstrap!r}")
     _z(confidence)
+    if not np.isfinite(threshold):
+        raise MammocadError(f"threshold must be finite, got {threshold!r}")
     gidx, n_groups = _group_index(groups, y.size)
     pred = s >= threshold
     # Per-patient confusion counts: a resample is then a weighted sum (fast, exact).
@@ -534,8 +540,9 @@ def evaluate_scores(
         random_state=random_state,
     )
     try:
-        _, auc_interval = delong_auc_ci(y_true, score, confidence)
-        _, var = delong_auc_variance(y_true, score)
+        # One DeLong pass gives both the interval and the standard error.
+        auc, var = delong_auc_variance(y_true, score)
+        auc_interval = _delong_interval(auc, var, _z(confidence), confidence)
         se = float(np.sqrt(max(var, 0.0)))
     except MammocadError:
         auc_interval = Interval(float("nan"), float("nan"), confidence, "delong")

@@ -187,7 +187,8 @@ def read_feature_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     Raises
     ------
     FeatureError
-        If the file cannot be read or lacks columns of the feature table.
+        If the file cannot be read, lacks columns of the feature table, or holds
+        a label or feature that is not a number.
     """
     p = Path(path)
     suffix = _table_suffix(p)
@@ -203,7 +204,12 @@ def read_feature_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     missing = [c for c in TABLE_COLUMNS if c not in table.columns]
     if missing:
         raise FeatureError(f"{p}: not a mammocad feature table (missing {', '.join(missing[:5])})")
-    return _typed(table[list(TABLE_COLUMNS)])
+    try:
+        return _typed(table[list(TABLE_COLUMNS)])
+    except (TypeError, ValueError) as exc:
+        raise FeatureError(
+            f"{p}: not a mammocad feature table (a label or feature is not a number: {exc})"
+        ) from None
 
 
 def _typed(table: pd.DataFrame) -> pd.DataFrame:

@@ -76,6 +76,10 @@ def glcm_distance(pixel_spacing_mm: float | None) -> int:
     """GLCM offset in pixels: 1 at 0.2 mm spacing or coarser, 0.2 mm on finer grids."""
     if pixel_spacing_mm is None or pixel_spacing_mm >= GLCM_REFERENCE_SPACING_MM:
         return 1
+    if not pixel_spacing_mm > 0:
+        raise FeatureError(
+            f"pixel_spacing_mm must be a positive number of millimetres, got {pixel_spacing_mm!r}"
+        )
     return max(1, int(round(GLCM_REFERENCE_SPACING_MM / pixel_spacing_mm)))
 
 
@@ -128,8 +132,20 @@ def glcm(levels_image: np.ndarray, *, levels: int = GLCM_LEVELS, distance: int =
     -------
     ndarray, shape (4, levels, levels)
         Pair counts (not normalised) for 0°, 45°, 90°, 135°; each is symmetric.
+
+    Raises
+    ------
+    FeatureError
+        If ``levels_image`` is not a 2-D integer array with values in
+        ``0 … levels``, or ``distance`` is not an integer >= 1.
     """
     q = np.asarray(levels_image)
+    if q.ndim != 2 or q.dtype.kind not in "iu":
+        raise FeatureError(f"levels_image must be a 2-D integer array, got {q.dtype} of shape {q.shape}")
+    if isinstance(distance, bool) or not isinstance(distance, int | np.integer) or distance < 1:
+        raise FeatureError(f"distance must be an integer >= 1, got {distance!r}")
+    if q.size and (q.min() < 0 or q.max() > levels):
+        raise FeatureError(f"levels_image values must lie in 0 … {levels}, got {q.min()} … {q.max()}")
     rows, cols = q.shape
     # One bincount for all directions: pair (a, b) of direction k counts at
     # k·(L+1)² + a·(L+1) + b, with 0 = outside the region; the pairs touching the

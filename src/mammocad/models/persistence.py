@@ -311,7 +311,7 @@ def _decode(node: Any, arrays: dict[str, np.ndarray], where: str) -> Any:
 
 def _decode_object(node: dict[str, Any], arrays: dict[str, np.ndarray], where: str) -> Any:
     name = node["$object"]
-    cls: Any = _ALLOWED.get(name)
+    cls: Any = _ALLOWED.get(name) if isinstance(name, str) else None
     if cls is None:
         raise ModelError(f"{where}: class {name!r} is not one mammocad loads")
     try:
@@ -329,7 +329,7 @@ def _decode_object(node: dict[str, Any], arrays: dict[str, np.ndarray], where: s
         return obj
     except ModelError:
         raise
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
         raise ModelError(
             f"{where}: malformed description of a {name} ({type(exc).__name__}: {exc})"
         ) from None
@@ -533,7 +533,7 @@ def load_model(model_dir: str | os.PathLike[str]) -> TrainedModel:
         raise ModelError(f"{config_path}: missing; {root} is not a mammocad model directory")
     try:
         config = json.loads(config_path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise ModelError(f"{config_path}: not a mammocad model description (invalid JSON: {exc})") from None
     if not isinstance(config, dict) or config.get("format") != FORMAT_NAME:
         raise ModelError(f"{config_path}: not a mammocad model description (format is not {FORMAT_NAME!r})")

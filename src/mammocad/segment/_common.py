@@ -9,7 +9,16 @@ import numpy as np
 from mammocad.errors import ROIError, SegmentationError
 from mammocad.io import ROI
 
-__all__ = ["as_float_image", "check_spacing", "check_roi", "disk_area_px", "dynamic_range"]
+__all__ = [
+    "as_float_image",
+    "check_spacing",
+    "check_roi",
+    "disk_area_px",
+    "block_mean",
+    "blob_response",
+    "robust_level",
+    "group_points",
+]
 
 
 def as_float_image(image: np.ndarray, *, name: str = "image") -> np.ndarray:
@@ -59,8 +68,46 @@ def disk_area_px(diameter_mm: float, pixel_spacing_mm: float) -> float:
     return math.pi / 4.0 * (diameter_mm / pixel_spacing_mm) ** 2
 
 
-def dynamic_range(values: np.ndarray) -> float:
-    """max - min of ``values`` (0 for an empty array)."""
-    if values.size == 0:
-        return 0.0
-    return float(values.max() - values.min())
+def block_mean(pixels: np.ndarray, step: int) -> np.ndarray:
+    """Mean over ``step`` × ``step`` blocks (edge-padded to whole blocks); ``pixels`` itself when ``step`` is 1."""
+    if step == 1:
+        return pixels
+    rows = -(-pixels.shape[0] // step) * step
+    cols = -(-pixels.shape[1] // step) * step
+    padded = np.pad(pixels, ((0, rows - pixels.shape[0]), (0, cols - pixels.shape[1])), mode="edge")
+    return padded.reshape(rows // step, step, cols // step, step).mean(axis=(1, 3))
+
+
+def blob_response(
+    crop: np.ndarray, inside: np.ndarray, spacing: float, scales_mm: tuple[float, ...], floor: float
+) -> np.ndarray:
+    """Max over scales of the negated LoG response in robust noise units (z-scores)."""
+    from scipy import ndimage as ndi
+
+    sigmas = sorted({max(0.5, round(s / spacing, 2)) for s in scales_mm})
+    best = np.full(crop.shape, -np.inf)
+    for sigma in sigmas:
+        blob = -ndi.gaussian_laplace(crop, sigma)
+        median, noise = robust_level(blob[inside])
+        np.maximum(best, (blob - median) / max(noise, floor / sigma**2), out=best)
+    return best
+
+
+def robust_level(values: np.ndarray) -> tuple[float, float]:
+    """Median and robust standard deviation (1.4826 × MAD) of ``values``."""
+    median = float(np.median(values))
+    return median, 1.4826 * float(np.median(np.abs(values - median)))
+
+
+def group_points(points_mm: np.ndarray, link_distance_mm: float) -> np.ndarray:
+    """Single-linkage groups of points closer than ``link_distance_mm``; one id per point."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+    from scipy.spatial import cKDTree
+
+    n = len(points_mm)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    pairs = cKDTree(points_mm).query_pairs(link_distance_mm, output_type="ndarray")
+    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    return connected_components(graph, directed=False)[1].astype(np.int64)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from mammocad.errors import SegmentationError
-from mammocad.segment._common import as_float_image
+from mammocad.segment._common import as_float_image, block_mean
 
 __all__ = ["breast_mask", "chest_wall_side"]
 
@@ -72,7 +72,7 @@ def breast_mask(
     if hi <= lo:
         return np.zeros(pixels.shape, dtype=bool)
     step = max(1, int(round(max(pixels.shape) / _WORK_SIZE)))
-    small = _block_mean(pixels, step)
+    small = block_mean(pixels, step)
     small = filters.gaussian(small, sigma=1.0, preserve_range=True)
     hist, edges = np.histogram(small, bins=256, range=(lo, hi))
     background = edges[int(np.argmax(hist[:128]))]  # the dark film / air mode
@@ -80,23 +80,16 @@ def breast_mask(
     threshold = background + 0.25 * max(otsu - background, 0.0) + 0.02 * (hi - lo)
     fg = small > threshold
     fg = ndi.binary_opening(fg, structure=morphology.disk(2))
-    lab, n = ndi.label(fg)
-    if n == 0:
+    if not fg.any():
         return np.zeros(pixels.shape, dtype=bool)
-    sizes = np.bincount(lab.ravel())
-    sizes[0] = 0
-    region = lab == int(np.argmax(sizes))
+    region = _largest_component(fg)
     # Pad so that closing does not erode the breast where it meets the film edge.
     region = ndi.binary_closing(np.pad(region, 3, mode="edge"), structure=morphology.disk(2))[3:-3, 3:-3]
     region = ndi.binary_fill_holes(region)
 
     if remove_pectoral:
         region &= ~_pectoral(small, region, chest_wall_side(region, side))
-        lab, n = ndi.label(region)
-        if n > 1:
-            sizes = np.bincount(lab.ravel())
-            sizes[0] = 0
-            region = lab == int(np.argmax(sizes))
+        region = _largest_component(region)
 
     full = resize(region.astype(np.float32), (small.shape[0] * step, small.shape[1] * step), order=1)
     return full[: pixels.shape[0], : pixels.shape[1]] >= 0.5
@@ -131,13 +124,16 @@ def _check_laterality(laterality: str | None) -> str | None:
     return value
 
 
-def _block_mean(pixels: np.ndarray, step: int) -> np.ndarray:
-    if step == 1:
-        return pixels
-    rows = -(-pixels.shape[0] // step) * step
-    cols = -(-pixels.shape[1] // step) * step
-    padded = np.pad(pixels, ((0, rows - pixels.shape[0]), (0, cols - pixels.shape[1])), mode="edge")
-    return padded.reshape(rows // step, step, cols // step, step).mean(axis=(1, 3))
+def _largest_component(mask: np.ndarray) -> np.ndarray:
+    """The largest connected component of ``mask`` (``mask`` itself when it has at most one)."""
+    from scipy import ndimage as ndi
+
+    lab, n = ndi.label(mask)
+    if n <= 1:
+        return mask
+    sizes = np.bincount(lab.ravel())
+    sizes[0] = 0
+    return lab == int(np.argmax(sizes))
 
 
 def _pectoral(small: np.ndarray, breast: np.ndarray, side: str) -> np.ndarray:

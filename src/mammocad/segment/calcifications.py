@@ -38,7 +38,15 @@ import numpy as np
 import pandas as pd
 
 from mammocad.io import ROI
-from mammocad.segment._common import as_float_image, check_roi, check_spacing, disk_area_px
+from mammocad.segment._common import (
+    as_float_image,
+    blob_response,
+    check_roi,
+    check_spacing,
+    disk_area_px,
+    group_points,
+    robust_level,
+)
 
 __all__ = ["Cluster", "CalcificationSegmentation", "segment_calcifications", "PROPERTY_COLUMNS"]
 
@@ -228,9 +236,6 @@ def segment_calcifications(
     inside = roi.mask(pixels.shape)[rows, cols]
 
     tophat = morphology.white_tophat(crop, morphology.disk(se_radius))
-    # At three times the size the top-hat keeps whole larger bright structures, whose
-    # rims survive the small top-hat as calcification-sized fragments.
-    wide = morphology.white_tophat(crop, morphology.disk(3 * se_radius, decomposition="sequence"))
     scale = float(crop.max() - crop.min())
     empty = _empty(pixels.shape, roi, spacing)
     if scale <= 0:
@@ -238,7 +243,7 @@ def segment_calcifications(
     # Detection: a multi-scale Laplacian-of-Gaussian blob filter, each scale in units of
     # its own robust noise level inside the ROI (measured better than thresholding the
     # top-hat itself: see docs/segmentation.md).
-    response = _blob_response(crop, inside, spacing, scales_mm, floor=1e-3 * scale)
+    response = blob_response(crop, inside, spacing, scales_mm, floor=1e-3 * scale)
     detected = filters.apply_hysteresis_threshold(response, k_low, min(k_support, k_high)) & inside
     lab, n = ndi.label(detected)
     if n == 0:
@@ -272,18 +277,21 @@ def segment_calcifications(
     # its peak stands out of the image minus a slightly blurred copy, while a
     # tissue blob of the same spot-filter response does not.
     sharp = crop - ndi.gaussian_filter(crop, max(1.0, 0.1 / spacing))
-    s_med, s_noise = _robust_level(sharp[inside])
+    s_med, s_noise = robust_level(sharp[inside])
     s_peak = np.zeros(n + 1)
     s_peak[1:] = ndi.maximum(sharp, lab, np.arange(1, n + 1))
     keep &= s_peak - s_med >= _K_SHARP * max(s_noise, 1e-3 * scale)
     lab, n = _relabel(np.where(keep[lab], lab, 0))
     if n == 0:
         return empty
-    noise = max(_robust_level(tophat[inside])[1], 1e-3 * scale)
+    noise = max(robust_level(tophat[inside])[1], 1e-3 * scale)
 
     min_area = max(1.0, math.floor(disk_area_px(min_diameter_mm, spacing)))
     max_area = math.pi / 4.0 * (max_diameter_mm / spacing + 1.0) ** 2
-    wide_med, wide_noise = _robust_level(wide[inside])
+    # At three times the size the top-hat keeps whole larger bright structures, whose
+    # rims survive the small top-hat as calcification-sized fragments.
+    wide = morphology.white_tophat(crop, morphology.disk(3 * se_radius, decomposition="sequence"))
+    wide_med, wide_noise = robust_level(wide[inside])
     wide_lab, _ = ndi.label(wide > wide_med + k_low * max(wide_noise, noise))
     wide_area = np.bincount(wide_lab.ravel())
     wide_area[0] = 0
@@ -375,33 +383,12 @@ def _grow_support(
 
 
 def _relabel(labels: np.ndarray) -> tuple[np.ndarray, int]:
-    """Renumber labels 1..n in order of first appearance."""
+    """Renumber the labels present 1..n, keeping their order."""
     values = np.unique(labels)
     values = values[values > 0]
     lut = np.zeros(int(labels.max()) + 1, dtype=np.int32)
     lut[values] = np.arange(1, len(values) + 1)
     return lut[labels], len(values)
-
-
-def _blob_response(
-    crop: np.ndarray, inside: np.ndarray, spacing: float, scales_mm: tuple[float, ...], floor: float
-) -> np.ndarray:
-    """Max over scales of the negated LoG response in robust noise units (z-scores)."""
-    from scipy import ndimage as ndi
-
-    sigmas = sorted({max(0.5, round(s / spacing, 2)) for s in scales_mm})
-    best = np.full(crop.shape, -np.inf)
-    for sigma in sigmas:
-        blob = -ndi.gaussian_laplace(crop, sigma)
-        median, noise = _robust_level(blob[inside])
-        np.maximum(best, (blob - median) / max(noise, floor / sigma**2), out=best)
-    return best
-
-
-def _robust_level(values: np.ndarray) -> tuple[float, float]:
-    """Median and robust standard deviation (1.4826 × MAD) of ``values``."""
-    median = float(np.median(values))
-    return median, 1.4826 * float(np.median(np.abs(values - median)))
 
 
 def _check_params(
@@ -432,20 +419,6 @@ def _empty(shape: tuple[int, ...], roi: ROI, spacing: float) -> CalcificationSeg
 
 def _dtype(column: str) -> str:
     return {"label": "int32", "area_px": "int64", "cluster": "int64"}.get(column, "float64")
-
-
-def group_points(points_mm: np.ndarray, link_distance_mm: float) -> np.ndarray:
-    """Single-linkage groups of points closer than ``link_distance_mm``; one id per point."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-    from scipy.spatial import cKDTree
-
-    n = len(points_mm)
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    pairs = cKDTree(points_mm).query_pairs(link_distance_mm, output_type="ndarray")
-    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
-    return connected_components(graph, directed=False)[1].astype(np.int64)
 
 
 def _clusters(

@@ -33,7 +33,7 @@ import numpy as np
 
 from mammocad.errors import SegmentationError
 from mammocad.io import ROI
-from mammocad.segment._common import as_float_image, check_spacing
+from mammocad.segment._common import as_float_image, blob_response, block_mean, check_spacing, group_points
 
 __all__ = ["Candidate", "detect_candidates", "CANDIDATE_KINDS"]
 
@@ -139,8 +139,6 @@ def _calcification_clusters(
 ) -> list[Candidate]:
     from scipy import ndimage as ndi
 
-    from mammocad.segment.calcifications import _blob_response, group_points
-
     rr, cc = np.nonzero(breast)
     r0, r1, c0, c1 = rr.min(), rr.max() + 1, cc.min(), cc.max() + 1
     crop = pixels[r0:r1, c0:c1]
@@ -148,7 +146,7 @@ def _calcification_clusters(
     inside = ndi.binary_erosion(breast[r0:r1, c0:c1], iterations=max(2, int(round(1.0 / spacing))))
     if not inside.any():
         return []
-    z = _blob_response(crop, inside, spacing, _CALC_SCALES_MM, floor=1e-3 * float(np.ptp(crop)))
+    z = blob_response(crop, inside, spacing, _CALC_SCALES_MM, floor=1e-3 * float(np.ptp(crop)))
     spots = (z > k) & inside
     lab, n = ndi.label(spots)
     if n == 0:
@@ -217,11 +215,9 @@ def _masses(pixels: np.ndarray, breast: np.ndarray, spacing: float) -> list[Cand
     from scipy import ndimage as ndi
     from skimage.feature import peak_local_max
 
-    from mammocad.segment.breast import _block_mean
-
     step = max(1, int(round(0.8 / spacing)))
-    small = _block_mean(pixels, step)
-    inside = _block_mean(breast.astype(float), step) > 0.99
+    small = block_mean(pixels, step)
+    inside = block_mean(breast.astype(float), step) > 0.99
     px_mm = spacing * step
     spread = float(np.std(small[inside])) if inside.any() else 0.0
     if spread <= 0:

@@ -186,6 +186,8 @@ def segment_mass(
         raise SegmentationError(f"method must be one of {', '.join(MASS_METHODS)}, got {method!r}")
     if not (margin >= 0 and smoothing_mm >= 0 and iterations >= 0):
         raise SegmentationError("margin, smoothing_mm and iterations must be >= 0")
+    if not expected_fraction > 0:
+        raise SegmentationError(f"expected_fraction must be > 0, got {expected_fraction}")
 
     reach = roi.radius * (1.0 + margin)
     ring = max(2.0, 0.25 * roi.radius)
@@ -370,6 +372,9 @@ def mask_contour(mask: np.ndarray) -> np.ndarray:
     """
     from skimage.measure import find_contours
 
+    mask = np.asarray(mask)
+    if mask.ndim != 2:
+        raise SegmentationError(f"mask: expected a 2-D array, got shape {mask.shape}")
     if not mask.any():
         return np.zeros((0, 2))
     rr, cc = np.nonzero(mask)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mammocad.errors import SegmentationError
+from mammocad.errors import ROIError, SegmentationError
 from mammocad.io import ROI, to_uint8
 from mammocad.segment.calcifications import CalcificationSegmentation
 from mammocad.segment.mass import MassSegmentation
@@ -55,21 +55,27 @@ def render_overlay(
 
     Raises
     ------
+    ROIError
+        If ``roi`` is neither an ROI nor None.
     SegmentationError
-        If the image is not 2-D or a segmentation does not match its shape.
+        If the image is not a 2-D numeric array or a segmentation does not match its shape.
     """
     from skimage.transform import resize
 
     grey = np.asarray(image)
     if grey.ndim != 2 or grey.size == 0:
         raise SegmentationError(f"image: expected a non-empty 2-D array, got shape {grey.shape}")
+    if grey.dtype.kind not in "biuf":
+        raise SegmentationError(f"image: expected numeric pixels, got dtype {grey.dtype}")
+    if roi is not None and not isinstance(roi, ROI):
+        raise ROIError(f"roi must be a mammocad.io.ROI or None, got {type(roi).__name__}")
     for name, seg in (("calcifications", calcifications), ("mass", mass)):
         arr = None if seg is None else (seg.labels if name == "calcifications" else seg.mask)  # type: ignore[union-attr]
         if arr is not None and arr.shape != grey.shape:
             raise SegmentationError(f"{name}: shape {arr.shape} does not match the image's {grey.shape}")
     if grey.dtype.kind == "f" and not np.isfinite(grey).all():
         raise SegmentationError("image: contains NaN or infinite values")
-    grey8 = to_uint8(grey) if grey.dtype != np.uint8 else grey
+    grey8 = to_uint8(grey)  # 8-bit images are returned unchanged
     rows, cols = grey8.shape
     labels = None if calcifications is None else calcifications.labels
     mask = None if mass is None else mass.mask

@@ -55,7 +55,7 @@ from mammocad.viewer.analysis import (
 )
 from mammocad.viewer.datadir import DataFolder, DataPathError
 from mammocad.viewer.store import ImageStore, StoredImage
-from mammocad.viewer.uploads import SNIFF_BYTES, UploadError, check_filename, read_upload, sniff_image_type
+from mammocad.viewer.uploads import SNIFF_BYTES, UploadError, check_filename, read_upload, require_image_type
 
 __all__ = ["create_app", "DEFAULT_MAX_UPLOAD_MB", "LOCAL_HOSTS"]
 
@@ -210,10 +210,10 @@ def create_app(
             if len(received) > max_bytes:
                 raise _too_large(name, max_bytes)
             if not sniffed and len(received) >= SNIFF_BYTES:
-                _require_image(received, name)
+                require_image_type(received, name)
                 sniffed = True
         if not sniffed and received:
-            _require_image(received, name)
+            require_image_type(received, name)
         mammogram = await run_in_threadpool(read_upload, bytes(received), name)
         entry = await run_in_threadpool(_store_image, store, name, mammogram)
         return _image_info(entry)
@@ -299,15 +299,6 @@ def _too_large(name: str, max_bytes: int) -> HTTPException:
         detail=f"{name}: upload is larger than the limit of {max_bytes / 1e6:g} MB "
         "(start the viewer with a larger --max-upload-mb to accept it)",
     )
-
-
-def _require_image(head: bytes | bytearray, name: str) -> None:
-    if sniff_image_type(bytes(head[:SNIFF_BYTES])) is None:
-        raise UploadError(
-            f"{name}: not an image mammocad reads; expected DICOM (with its 128-byte preamble and "
-            "'DICM'), PNG, JPEG, TIFF or PGM content",
-            status_code=415,
-        )
 
 
 def _store_image(store: ImageStore, name: str, mammogram: Mammogram) -> StoredImage:

@@ -17,7 +17,14 @@ from pathlib import Path
 from mammocad.errors import ImageReadError, MammocadError
 from mammocad.io import Mammogram, read_mammogram
 
-__all__ = ["UploadError", "sniff_image_type", "check_filename", "read_upload", "SNIFF_BYTES"]
+__all__ = [
+    "UploadError",
+    "sniff_image_type",
+    "require_image_type",
+    "check_filename",
+    "read_upload",
+    "SNIFF_BYTES",
+]
 
 #: How many leading bytes :func:`sniff_image_type` needs to decide.
 SNIFF_BYTES = 132
@@ -74,6 +81,25 @@ def sniff_image_type(head: bytes) -> str | None:
     return None
 
 
+def require_image_type(head: bytes | bytearray, name: str) -> str:
+    """:func:`sniff_image_type` of ``head``, refusing content that is not an image.
+
+    Raises
+    ------
+    UploadError
+        (status 415) If the first :data:`SNIFF_BYTES` bytes are not an image type
+        mammocad reads; the message names ``name``.
+    """
+    suffix = sniff_image_type(bytes(head[:SNIFF_BYTES]))
+    if suffix is None:
+        raise UploadError(
+            f"{name}: not an image mammocad reads; expected DICOM (with its 128-byte "
+            "preamble and 'DICM'), PNG, JPEG, TIFF or PGM content",
+            status_code=415,
+        )
+    return suffix
+
+
 def check_filename(name: str | None) -> str:
     """Return an upload's display name, refusing anything path-like.
 
@@ -124,13 +150,7 @@ def read_upload(data: bytes, filename: str) -> Mammogram:
     """
     if not data:
         raise ImageReadError(f"{filename}: upload is empty")
-    suffix = sniff_image_type(data[:SNIFF_BYTES])
-    if suffix is None:
-        raise UploadError(
-            f"{filename}: not an image mammocad reads; expected DICOM (with its 128-byte "
-            "preamble and 'DICM'), PNG, JPEG, TIFF or PGM content",
-            status_code=415,
-        )
+    suffix = require_image_type(data, filename)
     fd, tmp_name = tempfile.mkstemp(prefix="mammocad-upload-", suffix=suffix)
     tmp = Path(tmp_name)
     try:
