@@ -35,13 +35,18 @@ Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or 
 
 
 def guarded(func: F) -> F:
-    """Turn a :class:`MammocadError` into ``error: ...`` on stderr and exit code 1."""
+    """Turn a :class:`MammocadError` or an ``OSError`` into ``error: ...`` on stderr and exit code 1."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except MammocadError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(code=1) from None
+        except OSError as exc:
+            # The file system said no (permissions, a full disk, a folder where a file
+            # should be): the message names the path.
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(code=1) from None
         except KeyboardInterrupt:

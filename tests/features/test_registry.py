@@ -97,6 +97,8 @@ def test_unknown_scenario_is_a_feature_error(bad):
 def test_unknown_feature_and_bad_spec():
     with pytest.raises(FeatureError, match="unknown feature"):
         feature_spec("calc_nothing")
+    with pytest.raises(FeatureError, match="unknown feature"):
+        feature_spec(["calc_count"])  # type: ignore[arg-type]
     with pytest.raises(FeatureError, match="prefix"):
         FeatureSpec("area", "mass", "shape", "d", "f", "mm²", ())
     with pytest.raises(FeatureError, match="category"):

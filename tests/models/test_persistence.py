@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import types
 from pathlib import Path
 
 import numpy as np
@@ -187,3 +188,7 @@ def test_feature_selection_and_count_mismatch(saved: Path) -> None:
         model.predict_proba_malignant(np.zeros((2, 5)))
     with pytest.raises(ModelError, match="NaN or infinite: f1"):
         model.predict_proba_malignant(dict(values, f1=np.nan))
+    proxy = types.MappingProxyType(values)  # any mapping, not only a dict
+    assert model.predict_proba_malignant(proxy)[0] == p[0]
+    with pytest.raises(ModelError, match="a mapping, a table or a 2-D array"):
+        model.predict_proba_malignant("f1")

@@ -40,6 +40,7 @@ from mammocad.errors import DatasetError, MammocadError
 from mammocad.evaluation.metrics import (
     DeLongResult,
     MetricsWithCI,
+    _as_labels,
     delong_test,
     evaluate_scores,
     positive_scores,
@@ -304,8 +305,10 @@ def split_patients(
     """
     if not 0 < test_fraction < 1:
         raise MammocadError(f"test_fraction must lie in (0, 1), got {test_fraction!r}")
+    y = _as_labels(label, "label")
     pid = np.asarray(patient_id).astype(str)
-    y = np.asarray(label)
+    if pid.shape != y.shape:
+        raise MammocadError(f"patient_id must have shape {y.shape} like the labels, got {pid.shape}")
     patients, inverse = np.unique(pid, return_inverse=True)
     patient_label = np.zeros(patients.size, dtype=int)
     np.maximum.at(patient_label, inverse, y.astype(int))

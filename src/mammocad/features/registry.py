@@ -459,7 +459,7 @@ def feature_spec(name: str) -> FeatureSpec:
     """The :class:`FeatureSpec` registered under ``name`` (FeatureError if none)."""
     try:
         return _BY_NAME[name]
-    except KeyError:
+    except (KeyError, TypeError):
         raise FeatureError(f"unknown feature {name!r}") from None
 
 

@@ -31,6 +31,7 @@ import hashlib
 import json
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -138,8 +139,8 @@ class TrainedModel:
         Raises
         ------
         ModelError
-            If a feature the model needs is missing or not finite, or an
-            array has the wrong number of columns.
+            If ``features`` is none of the above, a feature the model needs is
+            missing or not finite, or an array has the wrong number of columns.
         """
         import pandas as pd
 
@@ -156,7 +157,12 @@ class TrainedModel:
                 raise ModelError(f"feature values are not numeric: {exc}") from None
             names = self.feature_names
         else:
-            frame = pd.DataFrame([dict(features)]) if isinstance(features, dict) else pd.DataFrame(features)
+            try:
+                frame = (
+                    pd.DataFrame([dict(features)]) if isinstance(features, Mapping) else pd.DataFrame(features)
+                )
+            except (TypeError, ValueError) as exc:
+                raise ModelError(f"features must be a mapping, a table or a 2-D array: {exc}") from None
             missing = [name for name in self.feature_names if name not in frame.columns]
             if missing:
                 raise ModelError(
