@@ -161,6 +161,8 @@ def test_feature_count_mismatch_at_predict() -> None:
         ("hidden_layer_sizes", (10, -1)),
         ("noise", "salt"),
         ("corruption", 1.0),
+        ("corruption", "high"),
+        ("validation_fraction", None),
         ("batch_size", 0),
         ("learning_rate", 0.0),
         ("validation_fraction", 1.0),

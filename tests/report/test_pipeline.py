@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from mammocad.cli import app
+from mammocad.errors import MammocadError
 from mammocad.features import FEATURE_NAMES, scenario_columns
 from mammocad.report.pipeline import load_features, run_demo
 
@@ -108,3 +109,6 @@ def test_demo_runs_the_whole_pipeline_and_caches_features(tmp_path):
     assert "synthetic cohort" in html
     again, _ = load_features(tmp_path / "data" / "lesions.csv", tmp_path, progress=False)
     assert again.attrs["computed"] == 0 and len(again) == len(run.features)
+    # Asking for another cohort in the same folder is refused, not silently mislabelled.
+    with pytest.raises(MammocadError, match="other parameters"):
+        run_demo(tmp_path, n=18, seed=0, progress=False, models=("lda",), cohort_options={"size": 512})

@@ -159,7 +159,9 @@ class TrainedModel:
         else:
             try:
                 frame = (
-                    pd.DataFrame([dict(features)]) if isinstance(features, Mapping) else pd.DataFrame(features)
+                    pd.DataFrame([dict(features)])
+                    if isinstance(features, Mapping)
+                    else pd.DataFrame(features)
                 )
             except (TypeError, ValueError) as exc:
                 raise ModelError(f"features must be a mapping, a table or a 2-D array: {exc}") from None

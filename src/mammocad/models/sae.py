@@ -223,6 +223,10 @@ class StackedDenoisingAutoencoderClassifier(ClassifierMixin, BaseEstimator):
             raise ModelError(f"hidden_layer_sizes must be a non-empty tuple of positive ints, got {sizes!r}")
         if self.noise not in _NOISES:
             raise ModelError(f"noise must be one of {_NOISES}, got {self.noise!r}")
+        for name in ("corruption", "validation_fraction"):
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Real):
+                raise ModelError(f"{name} must be a number, got {value!r}")
         if self.noise == "masking" and not 0.0 <= self.corruption < 1.0:
             raise ModelError(f"corruption must be in [0, 1) for masking noise, got {self.corruption!r}")
         if self.noise == "gaussian" and not self.corruption >= 0.0:

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from mammocad._fileio import atomic_write_text
 from mammocad.errors import DatasetError, MammocadError
 from mammocad.evaluation.experiment import ExperimentResult, run_experiment
 from mammocad.report.html import write_report
@@ -216,6 +218,22 @@ def reproduce(
     return ReproduceRun(result, report, features, lesions)
 
 
+def _check_same_cohort(data: Path, cohort: dict[str, object]) -> None:
+    """Refuse to reuse a cohort (and its feature cache) made with other parameters."""
+    record = data / "cohort.json"
+    try:
+        made = json.loads(record.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        made = None
+    wanted = json.loads(json.dumps(cohort, sort_keys=True, default=repr))
+    if made != wanted:
+        raise MammocadError(
+            f"{data} holds a synthetic cohort made with other parameters "
+            f"({made if made is not None else 'unrecorded'}; asked for {wanted}): "
+            "use another --out folder or delete this one"
+        )
+
+
 #: mini-MIAS lesions the experiment uses: the paper studies calcifications and masses.
 MIAS_EXPERIMENT_ABNORMALITIES = ("calcification", "mass")
 
@@ -275,8 +293,13 @@ def run_demo(
     out = Path(out_dir)
     data = out / "data"
     table_path = data / "lesions.csv"
+    options = dict(cohort_options or {})
+    cohort = {"n": n, "seed": seed, "options": options}
     if not table_path.is_file():
-        make_cohort(n, data, seed=seed, progress=progress, **dict(cohort_options or {}))
+        make_cohort(n, data, seed=seed, progress=progress, **options)
+        atomic_write_text(data / "cohort.json", json.dumps(cohort, sort_keys=True, default=repr))
+    else:
+        _check_same_cohort(data, cohort)
     runs: dict[str, ReproduceRun] = {}
     common = dict(
         seed=seed,
