@@ -398,3 +398,19 @@ def test_missing_column_and_duplicates(tmp_path: Path) -> None:
         load_cbis_ddsm([], tmp_path)
     table = load_cbis_ddsm(path, tmp_path)
     assert table.loc[0, "split"] == "test"  # from the file name
+
+
+def test_paths_that_would_leave_the_image_root_are_never_searched(tmp_path: Path) -> None:
+    from mammocad.datasets.cbis_ddsm import _find_image, _series_folder
+
+    outside = tmp_path / "outside"
+    (outside / "a").mkdir(parents=True)
+    Image.fromarray(np.zeros((4, 4), dtype=np.uint8)).save(outside / "a" / "000000.png")
+    root = tmp_path / "root"
+    root.mkdir()
+    assert (
+        _series_folder(root, "Calc-Training_P_1_LEFT_CC/x/y/000000.dcm") == root / "Calc-Training_P_1_LEFT_CC"
+    )
+    for rel in ("../outside/a/000000.png", str(outside / "a" / "000000.png"), ""):
+        assert _series_folder(root, rel) is None
+        assert _find_image(root, rel) is None

@@ -155,6 +155,14 @@ def test_unknown_format_version_is_refused(saved: Path) -> None:
         load_model(saved)
 
 
+def test_non_object_metadata_is_refused(saved: Path) -> None:
+    config = json.loads((saved / CONFIG_FILE).read_text())
+    config["metadata"] = ["not", "an", "object"]
+    (saved / CONFIG_FILE).write_text(json.dumps(config))
+    with pytest.raises(ModelError, match="'metadata' must be an object"):
+        load_model(saved)
+
+
 def test_missing_directory_or_files(tmp_path: Path, saved: Path) -> None:
     with pytest.raises(ModelError, match="no such model directory"):
         load_model(tmp_path / "nowhere")

@@ -124,10 +124,18 @@ def _images_under(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.suffix.lower() in _IMAGE_SUFFIXES and p.is_file())
 
 
+def _series_folder(root: Path, rel: str) -> Path | None:
+    """The series folder of a published relative path; None for a path that would leave ``root``."""
+    parts = Path(rel).parts
+    if not parts or Path(rel).is_absolute() or ".." in parts:
+        return None
+    return root / parts[0]
+
+
 def _find_image(root: Path, rel: str) -> Path | None:
     """The full mammogram of a published relative path, or None if not found."""
-    series = root / Path(rel).parts[0]
-    if not series.is_dir():
+    series = _series_folder(root, rel)
+    if series is None or not series.is_dir():
         return None  # every layout keeps the series folder: not downloaded
     direct = root / rel
     for candidate in (direct, *(direct.with_suffix(s) for s in _IMAGE_SUFFIXES[1:])):
@@ -179,8 +187,8 @@ def _find_mask(
     candidates: dict[Path, None] = {}  # ordered set
     scanned: set[Path] = set()
     for rel in rels:
-        series = root / Path(rel).parts[0]
-        if not series.is_dir():
+        series = _series_folder(root, rel)
+        if series is None or not series.is_dir():
             continue
         direct = root / rel
         for candidate in (direct, *(direct.with_suffix(s) for s in _IMAGE_SUFFIXES[1:])):

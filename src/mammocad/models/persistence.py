@@ -574,6 +574,8 @@ def load_model(model_dir: str | os.PathLike[str]) -> TrainedModel:
         raise ModelError(f"{weights_path}: not a readable safetensors file ({exc})") from None
     if not (isinstance(spec, dict) and "$object" in spec):
         raise ModelError(f"{config_path}: malformed model description (no estimator)")
+    if not isinstance(config.get("metadata", {}), dict):
+        raise ModelError(f"{config_path}: malformed model description ('metadata' must be an object)")
     estimator = _decode(spec, arrays, str(config_path))
     n_in = getattr(estimator, "n_features_in_", None)
     if n_in != len(feature_names):
