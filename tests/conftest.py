@@ -12,7 +12,7 @@ def _data_root() -> Path | None:
     value = os.environ.get("MAMMOCAD_DATA")
     if not value:
         return None
-    root = Path(value)
+    root = Path(value).expanduser().resolve()  # CI passes a relative path
     return root if root.is_dir() else None
 
 
