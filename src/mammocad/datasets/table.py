@@ -73,18 +73,8 @@ SPLITS: tuple[str, ...] = ("train", "test")
 #: Mammographic view codes accepted in ``view`` (ACR / DICOM CID 4014 abbreviations).
 VIEWS: tuple[str, ...] = ("CC", "MLO", "ML", "LM", "LMO", "XCCL", "XCCM", "FB", "SIO", "CV", "AT", "ID")
 
-_STRING_COLUMNS = (
-    "lesion_id",
-    "patient_id",
-    "image_path",
-    "laterality",
-    "view",
-    "abnormality",
-    "mask_path",
-    "pathology",
-    "split",
-)
 _FLOAT_COLUMNS = ("x", "y", "radius", "pixel_spacing_mm")
+_STRING_COLUMNS = tuple(c for c in LESION_COLUMNS if c not in _FLOAT_COLUMNS)
 _REQUIRED_VALUES = ("lesion_id", "patient_id", "image_path", "abnormality", "pathology")
 _LEADING_ZERO = re.compile(r"^[+-]?0\d")
 _LATERALITY = {"L": "L", "LEFT": "L", "R": "R", "RIGHT": "R"}

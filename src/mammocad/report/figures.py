@@ -13,6 +13,7 @@ bytes.
 from __future__ import annotations
 
 import io
+from typing import TYPE_CHECKING
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -20,7 +21,10 @@ from matplotlib.figure import Figure
 from numpy.typing import ArrayLike, NDArray
 
 from mammocad.errors import MammocadError
-from mammocad.evaluation.experiment import ExperimentResult
+from mammocad.evaluation.experiment import ExperimentResult, ScenarioResult
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["roc_curve_points", "roc_figure", "feature_auc_figure", "figure_png", "MODEL_LABELS"]
 
@@ -78,6 +82,13 @@ def _roc_axes(ax, title: str) -> None:
     ax.grid(alpha=0.3)
 
 
+def _scenario_rows(result: ExperimentResult, scenario: str) -> tuple[ScenarioResult, pd.DataFrame]:
+    """One scenario's results and its rows of the prediction table."""
+    if scenario not in result.scenarios:
+        raise MammocadError(f"scenario {scenario!r} is not in the result (has {list(result.scenarios)})")
+    return result.scenarios[scenario], result.predictions[result.predictions["scenario"] == scenario]
+
+
 def roc_figure(result: ExperimentResult, scenario: str) -> Figure:
     """Fig. 5: ROC curves of every model in one scenario, AUC (95 % CI) in the legend.
 
@@ -90,10 +101,7 @@ def roc_figure(result: ExperimentResult, scenario: str) -> Figure:
     -------
     matplotlib.figure.Figure
     """
-    if scenario not in result.scenarios:
-        raise MammocadError(f"scenario {scenario!r} is not in the result (has {list(result.scenarios)})")
-    sres = result.scenarios[scenario]
-    preds = result.predictions[result.predictions["scenario"] == scenario]
+    sres, preds = _scenario_rows(result, scenario)
     fig = Figure(figsize=(5.2, 5.0), dpi=100)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
@@ -131,10 +139,7 @@ def feature_auc_figure(
     -------
     matplotlib.figure.Figure
     """
-    if scenario not in result.scenarios:
-        raise MammocadError(f"scenario {scenario!r} is not in the result (has {list(result.scenarios)})")
-    sres = result.scenarios[scenario]
-    preds = result.predictions[result.predictions["scenario"] == scenario]
+    sres, preds = _scenario_rows(result, scenario)
     combined = combined_model or result.reference_model
     if combined not in sres.models:
         combined = next(iter(sres.models))
