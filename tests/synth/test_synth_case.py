@@ -27,11 +27,11 @@ def test_same_seed_same_case_and_different_seed_differs() -> None:
 
 
 # Fingerprints of three small cases, measured on the code of mammocad 0.1 (the single-module
-# synth.py) and unchanged by its split into a package. They catch any change in what a seed
-# draws (an extra or reordered random draw, another constant). Exact hashes of the pixels are
-# not pinned: NumPy's float32 exp/cos take CPU-specific SIMD paths, and on a CPU without
-# AVX-512 the same case differs in one pixel by one grey level (measured), so the pixel sums
-# carry a small tolerance while the lesion geometry is exact.
+# synth.py). They catch any change in what a seed draws (an extra or reordered random draw,
+# another constant). Exact hashes of the pixels are not pinned: NumPy's float32 exp/cos take
+# CPU-specific SIMD paths, and on a CPU without AVX-512 the same case differs in one pixel by
+# one grey level (measured); scipy's expit for the hand-written sigmoid did the same to 4 of
+# 12.6 million pixels. So the pixel sums carry a small tolerance; the lesion geometry is exact.
 PINNED = [
     (
         21,

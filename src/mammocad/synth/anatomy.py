@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import fft as sp_fft
 from scipy import ndimage as ndi
+from scipy.special import expit
 
 
 def _power_law_field(
@@ -141,7 +142,7 @@ def parenchyma(rng: np.random.Generator, anatomy: Anatomy, density: float, spaci
     retro = np.clip((xs - 0.03 * a) / (0.15 * a), 0.0, 1.0)
     envelope = central * retro
     offset = -1.6 + 3.4 * density
-    gland = 1.0 / (1.0 + np.exp(-(gland_field + 2.5 * (envelope - 1.0) + offset) / 0.6))
+    gland = expit((gland_field + 2.5 * (envelope - 1.0) + offset) / 0.6)
 
     fat_level = rng.uniform(85.0, 110.0)
     gland_level = rng.uniform(165.0, 195.0)
