@@ -410,12 +410,6 @@ def _default_models() -> tuple[str, ...]:
     return tuple(PAPER_MODELS) + extra
 
 
-def _default_selector() -> Selector:
-    from mammocad.models import select_model
-
-    return select_model
-
-
 def _ensure_fitted(estimator: Any, X: NDArray[np.float64], y: NDArray[np.int_]) -> Any:
     from sklearn.exceptions import NotFittedError
     from sklearn.utils.validation import check_is_fitted
@@ -546,131 +540,45 @@ def run_experiment(
     if not isinstance(n_splits, int | np.integer) or n_splits < 2:
         raise MammocadError(f"n_splits must be an integer >= 2, got {n_splits!r}")
     scen = _resolve_scenarios(scenarios, df)
-    model_names = tuple(models) if models is not None else _default_models()
-    if not model_names:
-        raise MammocadError("no model given")
-    if select is None:
-        from mammocad.models import MODEL_NAMES
-
-        unknown = [m for m in model_names if m not in MODEL_NAMES]
-        if unknown:
-            raise MammocadError(f"unknown model(s) {unknown}; expected some of {list(MODEL_NAMES)}")
-    selector = select if select is not None else _default_selector()
-
+    model_names, selector = _resolve_models(models, select)
     if split_column is not None:
         test = _given_split(df, split_column)
     else:
         test = split_patients(df["patient_id"], df["label"], test_fraction=test_fraction, random_state=seed)
-    split_frame = pd.DataFrame(
-        {
-            "lesion_id": df["lesion_id"],
-            "patient_id": df["patient_id"],
-            "abnormality": df["abnormality"].astype(str) if "abnormality" in df.columns else "",
-            "label": df["label"],
-            "split": np.where(test, "test", "train"),
-        }
-    )
 
-    tasks = [(s, m) for s in scen for m in model_names]
     bar = None
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=len(tasks), desc="experiment", unit="model")
-
+        bar = tqdm(total=len(scen) * len(model_names), desc="experiment", unit="model")
     scenario_results: dict[str, ScenarioResult] = {}
     pred_frames: list[pd.DataFrame] = []
     for sname, cols in scen.items():
-        X_all = df[list(cols)].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
-        finite = np.isfinite(X_all).all(axis=1)
-        tr, te = finite & ~test, finite & test
-        y_tr, y_te = df["label"].to_numpy()[tr], df["label"].to_numpy()[te]
-        g_tr = df["patient_id"].to_numpy()[tr]
-        for part, yy in (("training", y_tr), ("test", y_te)):
-            if yy.size == 0 or yy.min() == yy.max():
-                raise DatasetError(
-                    f"scenario {sname!r}: the {part} group has {int(yy.sum())} malignant and "
-                    f"{int((yy == 0).sum())} benign lesions with finite features; both classes are needed"
-                )
-        if np.unique(g_tr).size < n_splits:
-            raise DatasetError(
-                f"scenario {sname!r}: {np.unique(g_tr).size} training patients, fewer than n_splits={n_splits}"
-            )
-        X_tr, X_te = X_all[tr], X_all[te]
-        lesion_te, patient_te = df["lesion_id"].to_numpy()[te], df["patient_id"].to_numpy()[te]
-
-        scores: dict[str, NDArray[np.float64]] = {}
-        partial: dict[str, tuple[MetricsWithCI, tuple[float, ...], dict[str, Any], float]] = {}
+        data = _scenario_data(df, test, sname, cols, n_splits)
+        fits: dict[str, _Fit] = {}
         for mname in model_names:
             if bar is not None:
                 bar.set_postfix_str(f"{sname}/{mname}")
-            t0 = time.perf_counter()
-            sel = selector(mname, X_tr, y_tr, g_tr, n_splits=n_splits, random_state=seed)
-            est = _ensure_fitted(sel.best_estimator, X_tr, y_tr)
-            fit_s = time.perf_counter() - t0
-            score, threshold = positive_scores(est, X_te)
-            if not np.isfinite(score).all():
-                raise MammocadError(f"model {mname!r} gave non-finite scores in scenario {sname!r}")
-            scores[mname] = score
-            metrics = evaluate_scores(
-                y_te,
-                score,
-                patient_te,
-                threshold=threshold,
+            fits[mname] = _fit_and_score(
+                selector,
+                mname,
+                data,
+                n_splits=n_splits,
+                seed=seed,
                 n_bootstrap=n_bootstrap,
                 confidence=confidence,
-                random_state=seed,
-            )
-            cv = tuple(float(v) for v in np.asarray(sel.cv_scores, dtype=float).ravel())
-            partial[mname] = (metrics, cv, dict(sel.best_params), fit_s)
-            pred_frames.append(
-                pd.DataFrame(
-                    {
-                        "scenario": sname,
-                        "model": mname,
-                        "lesion_id": lesion_te,
-                        "patient_id": patient_te,
-                        "label": y_te,
-                        "score": score,
-                        "threshold": threshold,
-                    }
-                )
             )
             if bar is not None:
                 bar.update(1)
-
-        model_results: dict[str, ModelResult] = {}
-        for mname, (metrics, cv, params, fit_s) in partial.items():
-            dl = None
-            if reference_model in scores and mname != reference_model:
-                try:
-                    dl = delong_test(y_te, scores[reference_model], scores[mname])
-                except MammocadError:
-                    dl = None
-            model_results[mname] = ModelResult(mname, metrics, cv, params, dl, fit_s)
-
-        fauc, oriented = _feature_auc(cols, X_tr, y_tr, X_te, y_te)
-        for col, sc in oriented.items():
-            pred_frames.append(
-                pd.DataFrame(
-                    {
-                        "scenario": sname,
-                        "model": f"feature:{col}",
-                        "lesion_id": lesion_te,
-                        "patient_id": patient_te,
-                        "label": y_te,
-                        "score": sc,
-                        "threshold": np.nan,
-                    }
-                )
-            )
+        fauc, oriented = _feature_auc(cols, data.X_train, data.y_train, data.X_test, data.y_test)
+        pred_frames.extend(_prediction_frames(data, fits, oriented))
         scenario_results[sname] = ScenarioResult(
             name=sname,
             columns=tuple(cols),
-            n_train=int(tr.sum()),
-            n_test=int(te.sum()),
-            n_dropped=int((~finite).sum()),
-            models=model_results,
+            n_train=int(data.y_train.size),
+            n_test=int(data.y_test.size),
+            n_dropped=data.n_dropped,
+            models=_model_results(fits, data.y_test, reference_model),
             feature_auc=fauc,
         )
     if bar is not None:
@@ -695,7 +603,7 @@ def run_experiment(
     result = ExperimentResult(
         scenarios=scenario_results,
         predictions=pd.concat(pred_frames, ignore_index=True),
-        split=split_frame,
+        split=_split_frame(df, test),
         dataset=_dataset_summary(df, test),
         config=config,
         versions=software_versions(),
@@ -703,3 +611,167 @@ def run_experiment(
     if out_dir is not None:
         result.write(out_dir)
     return result
+
+
+# --------------------------------------------------------------------------------------
+# the steps of run_experiment
+
+
+def _resolve_models(
+    models: Sequence[str] | None, select: Selector | None
+) -> tuple[tuple[str, ...], Selector]:
+    """The model names to run and the function that selects each one's hyper-parameters."""
+    model_names = tuple(models) if models is not None else _default_models()
+    if not model_names:
+        raise MammocadError("no model given")
+    if select is not None:
+        return model_names, select
+    from mammocad.models import MODEL_NAMES, select_model
+
+    unknown = [m for m in model_names if m not in MODEL_NAMES]
+    if unknown:
+        raise MammocadError(f"unknown model(s) {unknown}; expected some of {list(MODEL_NAMES)}")
+    return model_names, select_model
+
+
+def _split_frame(df: pd.DataFrame, test: NDArray[np.bool_]) -> pd.DataFrame:
+    """``split.csv``: every row's lesion, patient, abnormality, label and side of the split."""
+    return pd.DataFrame(
+        {
+            "lesion_id": df["lesion_id"],
+            "patient_id": df["patient_id"],
+            "abnormality": df["abnormality"].astype(str) if "abnormality" in df.columns else "",
+            "label": df["label"],
+            "split": np.where(test, "test", "train"),
+        }
+    )
+
+
+@dataclass(frozen=True)
+class _ScenarioData:
+    """One scenario's training and test arrays (rows with non-finite features left out)."""
+
+    name: str
+    X_train: NDArray[np.float64]
+    y_train: NDArray[np.int_]
+    groups_train: NDArray[Any]
+    X_test: NDArray[np.float64]
+    y_test: NDArray[np.int_]
+    lesion_test: NDArray[Any]
+    patient_test: NDArray[Any]
+    n_dropped: int
+
+
+def _scenario_data(
+    df: pd.DataFrame, test: NDArray[np.bool_], name: str, columns: Sequence[str], n_splits: int
+) -> _ScenarioData:
+    """Split one scenario's finite rows; both classes on each side and enough patients to fold."""
+    X_all = df[list(columns)].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    finite = np.isfinite(X_all).all(axis=1)
+    tr, te = finite & ~test, finite & test
+    y_tr, y_te = df["label"].to_numpy()[tr], df["label"].to_numpy()[te]
+    g_tr = df["patient_id"].to_numpy()[tr]
+    for part, yy in (("training", y_tr), ("test", y_te)):
+        if yy.size == 0 or yy.min() == yy.max():
+            raise DatasetError(
+                f"scenario {name!r}: the {part} group has {int(yy.sum())} malignant and "
+                f"{int((yy == 0).sum())} benign lesions with finite features; both classes are needed"
+            )
+    if np.unique(g_tr).size < n_splits:
+        raise DatasetError(
+            f"scenario {name!r}: {np.unique(g_tr).size} training patients, fewer than n_splits={n_splits}"
+        )
+    return _ScenarioData(
+        name=name,
+        X_train=X_all[tr],
+        y_train=y_tr,
+        groups_train=g_tr,
+        X_test=X_all[te],
+        y_test=y_te,
+        lesion_test=df["lesion_id"].to_numpy()[te],
+        patient_test=df["patient_id"].to_numpy()[te],
+        n_dropped=int((~finite).sum()),
+    )
+
+
+@dataclass(frozen=True)
+class _Fit:
+    """One model selected and refitted on a scenario's training group, scored on its test group."""
+
+    metrics: MetricsWithCI
+    cv_scores: tuple[float, ...]
+    best_params: dict[str, Any]
+    fit_seconds: float
+    score: NDArray[np.float64]
+    threshold: float
+
+
+def _fit_and_score(
+    selector: Selector,
+    model: str,
+    data: _ScenarioData,
+    *,
+    n_splits: int,
+    seed: int,
+    n_bootstrap: int,
+    confidence: float,
+) -> _Fit:
+    """Select hyper-parameters by grouped CV on the training group, refit, score the test group once."""
+    t0 = time.perf_counter()
+    sel = selector(model, data.X_train, data.y_train, data.groups_train, n_splits=n_splits, random_state=seed)
+    est = _ensure_fitted(sel.best_estimator, data.X_train, data.y_train)
+    fit_seconds = time.perf_counter() - t0
+    score, threshold = positive_scores(est, data.X_test)
+    if not np.isfinite(score).all():
+        raise MammocadError(f"model {model!r} gave non-finite scores in scenario {data.name!r}")
+    metrics = evaluate_scores(
+        data.y_test,
+        score,
+        data.patient_test,
+        threshold=threshold,
+        n_bootstrap=n_bootstrap,
+        confidence=confidence,
+        random_state=seed,
+    )
+    cv = tuple(float(v) for v in np.asarray(sel.cv_scores, dtype=float).ravel())
+    return _Fit(metrics, cv, dict(sel.best_params), fit_seconds, score, threshold)
+
+
+def _model_results(
+    fits: Mapping[str, _Fit], y_test: NDArray[np.int_], reference: str
+) -> dict[str, ModelResult]:
+    """Each model's result with the paired DeLong test of the reference model against it."""
+    results: dict[str, ModelResult] = {}
+    for name, fit in fits.items():
+        delong = None
+        if reference in fits and name != reference:
+            try:
+                delong = delong_test(y_test, fits[reference].score, fit.score)
+            except MammocadError:
+                delong = None
+        results[name] = ModelResult(
+            name, fit.metrics, fit.cv_scores, fit.best_params, delong, fit.fit_seconds
+        )
+    return results
+
+
+def _prediction_frames(
+    data: _ScenarioData, fits: Mapping[str, _Fit], oriented: Mapping[str, NDArray[np.float64]]
+) -> list[pd.DataFrame]:
+    """Test-group scores of every model, then of every oriented single feature (``feature:<name>``)."""
+    scored = [(name, fit.score, fit.threshold) for name, fit in fits.items()]
+    scored += [(f"feature:{col}", sc, np.nan) for col, sc in oriented.items()]
+    return [
+        pd.DataFrame(
+            {
+                "scenario": data.name,
+                "model": model,
+                "lesion_id": data.lesion_test,
+                "patient_id": data.patient_test,
+                "label": data.y_test,
+                "score": score,
+                "threshold": threshold,
+            }
+        )
+        for model, score, threshold in scored
+    ]
