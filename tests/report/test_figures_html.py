@@ -15,6 +15,7 @@ from sklearn.metrics import roc_auc_score, roc_curve
 from mammocad.errors import MammocadError
 from mammocad.evaluation import run_experiment
 from mammocad.evaluation.paper import PAPER_TABLES
+from mammocad.models import MODEL_LABELS
 from mammocad.report import feature_auc_figure, honest_reading, roc_curve_points, roc_figure, write_report
 
 _spec = importlib.util.spec_from_file_location(
@@ -59,7 +60,7 @@ def test_roc_points_need_both_classes():
 def test_figures_draw_every_model(result):
     fig = roc_figure(result, "combined")
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-    assert len(labels) == 3 and labels[0].startswith("SAE")
+    assert len(labels) == 3 and labels[0].startswith(MODEL_LABELS["sae"])
     fig4 = feature_auc_figure(result, "calcification", n_curves=2)
     assert len(fig4.axes[1].patches) == 3  # one bar per calcification feature
     with pytest.raises(MammocadError, match="scenario"):
@@ -90,7 +91,7 @@ def test_honest_reading_follows_the_numbers(result):
         if mname == "sae":
             continue
         d = m.delong_vs_reference
-        higher = "SAE" if d.difference > 0 else mname.upper()
+        higher = MODEL_LABELS["sae"] if d.difference > 0 else mname.upper()
         verdict = (
             f"significant difference at the 5% level ({higher} higher)" if d.p_value < 0.05 else "no evidence"
         )

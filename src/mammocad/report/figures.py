@@ -19,17 +19,17 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from numpy.typing import ArrayLike, NDArray
+from sklearn.metrics import roc_curve
 
 from mammocad.errors import MammocadError
 from mammocad.evaluation.experiment import ExperimentResult, ScenarioResult
+from mammocad.models import MODEL_LABELS
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["roc_curve_points", "roc_figure", "feature_auc_figure", "figure_png", "MODEL_LABELS"]
+__all__ = ["roc_curve_points", "roc_figure", "feature_auc_figure", "figure_png"]
 
-#: Display names of the models (the paper's spelling).
-MODEL_LABELS = {"sae": "SAE", "svm": "SVM", "knn": "KNN", "lda": "LDA", "logreg": "LogReg"}
 _TITLES = {
     "calcification": "Microcalcifications alone",
     "mass": "Breast masses alone",
@@ -38,7 +38,7 @@ _TITLES = {
 
 
 def model_label(name: str) -> str:
-    """Display name of a model (``sae`` → ``SAE``; unknown names upper-cased)."""
+    """Display name of a model (:data:`mammocad.models.MODEL_LABELS`; other short names upper-cased)."""
     return MODEL_LABELS.get(
         name, name.replace("_", " ").upper() if len(name) <= 4 else name.replace("_", " ")
     )
@@ -52,7 +52,14 @@ def scenario_title(name: str) -> str:
 def roc_curve_points(y_true: ArrayLike, score: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """False- and true-positive rates at every distinct threshold, from (0, 0) to (1, 1).
 
-    Tied scores form one diagonal step (the ROC curve of the Mann-Whitney AUC).
+    :func:`sklearn.metrics.roc_curve` with every point kept: tied scores form one
+    diagonal step (the ROC curve of the Mann-Whitney AUC).
+
+    Examples
+    --------
+    >>> fpr, tpr = roc_curve_points([0, 0, 1, 1], [0.1, 0.4, 0.4, 0.8])
+    >>> fpr.tolist(), tpr.tolist()
+    ([0.0, 0.0, 0.5, 1.0], [0.0, 0.5, 1.0, 1.0])
     """
     y = np.asarray(y_true).astype(int)
     s = np.asarray(score, dtype=float)
@@ -63,12 +70,8 @@ def roc_curve_points(y_true: ArrayLike, score: ArrayLike) -> tuple[NDArray[np.fl
     p, n = int(y.sum()), int((y == 0).sum())
     if p == 0 or n == 0:
         raise MammocadError("an ROC curve needs both malignant and benign lesions")
-    order = np.argsort(-s, kind="mergesort")
-    s_sorted, y_sorted = s[order], y[order]
-    last = np.r_[np.flatnonzero(np.diff(s_sorted)), s_sorted.size - 1]
-    tps = np.cumsum(y_sorted)[last]
-    fps = (last + 1) - tps
-    return np.r_[0.0, fps / n], np.r_[0.0, tps / p]
+    fpr, tpr, _ = roc_curve(y, s, drop_intermediate=False)
+    return fpr, tpr
 
 
 def _roc_axes(ax, title: str) -> None:
