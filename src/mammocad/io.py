@@ -226,9 +226,19 @@ def read_mammogram(
 
     Examples
     --------
-    >>> mg = read_mammogram("mdb001.pgm", pixel_spacing_mm=0.2)  # doctest: +SKIP
-    >>> mg.shape
-    (1024, 1024)
+    A mini-MIAS film is ``read_mammogram("mdb001.pgm", pixel_spacing_mm=0.2)``; here a
+    small 16-bit PGM written on the spot:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> from PIL import Image
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = Path(folder) / "film.pgm"
+    ...     Image.fromarray(np.arange(64 * 48, dtype=np.uint16).reshape(64, 48)).save(path)
+    ...     mg = read_mammogram(path, pixel_spacing_mm=0.2)
+    >>> mg.shape, mg.pixels.dtype, int(mg.pixels.max()), mg.pixel_spacing_mm
+    ((64, 48), dtype('uint16'), 3071, 0.2)
     """
     p = Path(path)
     if not p.is_file():
@@ -265,55 +275,52 @@ def _has_dicom_preamble(path: Path) -> bool:
 
 
 def _read_pgm(path: Path) -> np.ndarray:
-    """Read a binary (P5) or ASCII (P2) PGM, 8- or 16-bit, refusing truncated files."""
-    data = path.read_bytes()
-    tokens: list[bytes] = []
-    pos = 0
-    # Header: magic, width, height, maxval, separated by whitespace; '#' starts a comment.
-    while len(tokens) < 4:
-        while pos < len(data) and data[pos : pos + 1].isspace():
-            pos += 1
-        if pos < len(data) and data[pos : pos + 1] == b"#":
-            while pos < len(data) and data[pos : pos + 1] not in (b"\n", b"\r"):
-                pos += 1
-            continue
-        start = pos
-        while pos < len(data) and not data[pos : pos + 1].isspace() and data[pos : pos + 1] != b"#":
-            pos += 1
-        if start == pos:
-            raise ImageReadError(f"{path}: truncated PGM header")
-        tokens.append(data[start:pos])
-    magic = tokens[0]
+    """Read a binary (P5) or ASCII (P2) PGM, 8- or 16-bit, with Pillow; refuse truncated files.
+
+    The stored values come back unchanged: ``uint8`` when maxval < 256, else ``uint16``.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    with path.open("rb") as fh:
+        magic = fh.read(2)
     if magic not in (b"P5", b"P2"):
         raise ImageReadError(f"{path}: not a greyscale PGM (magic {magic!r}; expected P5 or P2)")
     try:
-        width, height, maxval = (int(t) for t in tokens[1:])
-    except ValueError:
-        raise ImageReadError(f"{path}: malformed PGM header {b' '.join(tokens)!r}") from None
-    if width <= 0 or height <= 0 or not 0 < maxval < 65536:
-        raise ImageReadError(f"{path}: bad PGM size {width}x{height} or maxval {maxval}")
-    dtype = np.dtype(np.uint8) if maxval < 256 else np.dtype(">u2")
-    count = width * height
-    if magic == b"P5":
-        pos += 1  # exactly one whitespace byte separates header and raster
-        need = count * dtype.itemsize
-        if len(data) - pos < need:
-            raise ImageReadError(
-                f"{path}: truncated PGM: {len(data) - pos} bytes of pixel data, expected {need}"
-            )
-        pixels = np.frombuffer(data, dtype=dtype, count=count, offset=pos)
-    else:
-        values = data[pos:].split()
-        if len(values) < count:
-            raise ImageReadError(f"{path}: truncated PGM: {len(values)} values, expected {count}")
+        im = Image.open(path, formats=["PPM"])
+    except UnidentifiedImageError:
+        raise ImageReadError(f"{path}: malformed PGM header") from None
+    except Image.DecompressionBombError as exc:
+        raise ImageReadError(f"{path}: {exc}") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageReadError(f"{path}: malformed or truncated PGM header ({exc})") from None
+    with im:
+        tile = im.tile[0]
+        # Pillow's PPM tile carries maxval where it is neither 255 nor 65535.
+        maxval = tile.args[1] if isinstance(tile.args, tuple) else 255 if tile.args == "L" else 65535
+        count = im.size[0] * im.size[1]
+        if magic == b"P5":
+            need = count * (1 if maxval < 256 else 2)
+            have = path.stat().st_size - tile.offset
+            if have < need:
+                raise ImageReadError(f"{path}: truncated PGM: {have} bytes of pixel data, expected {need}")
+            if tile.codec_name == "ppm":
+                # Another maxval: Pillow would rescale every value to the full range, in
+                # Python; its raw decoder reads the stored values as they are, in C.
+                im.tile = [tile._replace(codec_name="raw", args="L" if maxval < 256 else "I;16B")]
         try:
-            pixels = np.array([int(v) for v in values[:count]], dtype=np.int64)
-        except ValueError:
-            raise ImageReadError(f"{path}: PGM pixel values must be whole numbers") from None
-        if pixels.min() < 0 or pixels.max() > maxval:
-            raise ImageReadError(f"{path}: PGM pixel values must lie in 0..{maxval}")
-    out_dtype = np.uint8 if maxval < 256 else np.uint16
-    return pixels.reshape(height, width).astype(out_dtype)
+            im.load()
+        except (OSError, ValueError) as exc:
+            if "not enough image data" in str(exc):
+                raise ImageReadError(f"{path}: truncated PGM: fewer than {count} pixel values") from None
+            raise ImageReadError(
+                f"{path}: PGM pixel values must be whole numbers in 0..{maxval} ({exc})"
+            ) from None
+        pixels = np.asarray(im)
+    if magic == b"P2" and maxval not in (255, 65535):
+        # Pillow scaled the ASCII values to 0..255 or 0..65535; scaling back is exact
+        # because the scaled values lie at least one apart.
+        pixels = np.rint(pixels * (maxval / (255 if maxval < 256 else 65535)))
+    return pixels.astype(np.uint8 if maxval < 256 else np.uint16)
 
 
 def _read_raster(path: Path) -> np.ndarray:
