@@ -275,9 +275,12 @@ def _has_dicom_preamble(path: Path) -> bool:
 
 
 def _read_pgm(path: Path) -> np.ndarray:
-    """Read a binary (P5) or ASCII (P2) PGM, 8- or 16-bit, with Pillow; refuse truncated files.
+    """Read a binary (P5) or ASCII (P2) PGM, 8- or 16-bit; refuse truncated files.
 
-    The stored values come back unchanged: ``uint8`` when maxval < 256, else ``uint16``.
+    Pillow parses the header and decodes ASCII values; a binary raster is read where
+    Pillow found it, as stored (Pillow would widen 16-bit values to 32 bits and
+    rescale any maxval other than 255 / 65535, ten times slower on a large film).
+    Returns ``uint8`` when maxval < 256, else ``uint16``, the stored values unchanged.
     """
     from PIL import Image, UnidentifiedImageError
 
@@ -294,33 +297,32 @@ def _read_pgm(path: Path) -> np.ndarray:
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageReadError(f"{path}: malformed or truncated PGM header ({exc})") from None
     with im:
-        tile = im.tile[0]
+        (width, height), tile = im.size, im.tile[0]
         # Pillow's PPM tile carries maxval where it is neither 255 nor 65535.
         maxval = tile.args[1] if isinstance(tile.args, tuple) else 255 if tile.args == "L" else 65535
-        count = im.size[0] * im.size[1]
         if magic == b"P5":
-            need = count * (1 if maxval < 256 else 2)
+            dtype = np.dtype(np.uint8) if maxval < 256 else np.dtype(">u2")
+            need = width * height * dtype.itemsize
             have = path.stat().st_size - tile.offset
             if have < need:
                 raise ImageReadError(f"{path}: truncated PGM: {have} bytes of pixel data, expected {need}")
-            if tile.codec_name == "ppm":
-                # Another maxval: Pillow would rescale every value to the full range, in
-                # Python; its raw decoder reads the stored values as they are, in C.
-                im.tile = [tile._replace(codec_name="raw", args="L" if maxval < 256 else "I;16B")]
+            pixels = np.fromfile(path, dtype=dtype, count=width * height, offset=tile.offset)
+            return pixels.reshape(height, width).astype(np.uint8 if maxval < 256 else np.uint16)
         try:
             im.load()
         except (OSError, ValueError) as exc:
             if "not enough image data" in str(exc):
-                raise ImageReadError(f"{path}: truncated PGM: fewer than {count} pixel values") from None
+                raise ImageReadError(
+                    f"{path}: truncated PGM: fewer than {width * height} pixel values"
+                ) from None
             raise ImageReadError(
                 f"{path}: PGM pixel values must be whole numbers in 0..{maxval} ({exc})"
             ) from None
-        pixels = np.asarray(im)
-    if magic == b"P2" and maxval not in (255, 65535):
-        # Pillow scaled the ASCII values to 0..255 or 0..65535; scaling back is exact
-        # because the scaled values lie at least one apart.
-        pixels = np.rint(pixels * (maxval / (255 if maxval < 256 else 65535)))
-    return pixels.astype(np.uint8 if maxval < 256 else np.uint16)
+        values = np.asarray(im)
+    # Pillow scaled the ASCII values to 0..255 or 0..65535; scaling back is exact
+    # because the scaled values lie at least one apart.
+    values = np.rint(values * (maxval / (255 if maxval < 256 else 65535)))
+    return values.astype(np.uint8 if maxval < 256 else np.uint16)
 
 
 def _read_raster(path: Path) -> np.ndarray:
