@@ -61,7 +61,7 @@ def main() -> int:
     from mammocad._fileio import atomic_write_text
     from mammocad.datasets import load_mias
     from mammocad.features import calcification_features, extract_lesion_features, mass_features
-    from mammocad.features._shape import bbox_slices
+    from mammocad.features._shape import positive_bbox
     from mammocad.features.mass import ring_width_px
     from mammocad.io import ROI, normalise, read_mammogram
     from mammocad.segment import segment_calcifications, segment_mass
@@ -104,7 +104,7 @@ def main() -> int:
 
         # The crop pyradiomics gets: the lesion's box plus the ring mammocad also looks at.
         union = mass | (calcs > 0)
-        rs, cs = bbox_slices(union, int(np.ceil(ring_width_px(mass.sum()))) + 1)
+        rs, cs = positive_bbox(union, int(np.ceil(ring_width_px(mass.sum()))) + 1)
 
         def to_sitk(a):
             return sitk.GetImageFromArray(np.ascontiguousarray(a[None]))

@@ -136,3 +136,22 @@ def test_bad_input_is_a_feature_error():
     image[12, 12] = np.inf  # in the background of the ROI
     with pytest.raises(FeatureError, match="NaN or infinite"):
         calcification_features(image, labels, pixel_spacing_mm=0.1, roi=ROI(15, 15, 14))
+
+
+def test_cluster_area_of_segmentation_is_the_features_cluster_hull():
+    # One definition of the cluster's area: segment's Cluster.area_mm2 is the area of the
+    # hull H the features divide by (calc_density_per_cm2 = n / (area(H)·s²/100)).
+    from mammocad.segment import segment_calcifications
+
+    s = 0.1
+    case = make_case(5, abnormality="calcification", pathology="malignant", size=512, pixel_spacing_mm=s)
+    lesion = case.lesions[0]
+    roi = ROI(lesion.x, lesion.y, lesion.radius * 1.2 + 3)
+    seg = segment_calcifications(case.mammogram.pixels, roi, pixel_spacing_mm=s)
+    assert seg.clusters
+    for cluster in seg.clusters:
+        members = np.where(np.isin(seg.labels, cluster.labels), seg.labels, 0)
+        f = calcification_features(case.mammogram.pixels, members, pixel_spacing_mm=s, roi=roi)
+        assert f["calc_count"] == cluster.size
+        hull_cm2 = f["calc_count"] / f["calc_density_per_cm2"]
+        assert cluster.area_mm2 == pytest.approx(hull_cm2 * 100, rel=1e-12)

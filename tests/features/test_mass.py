@@ -49,7 +49,10 @@ def test_shape_features_equal_regionprops(synthetic_mass):
 def test_convex_area_equals_skimage_convex_hull_image(seed):
     from skimage.morphology import convex_hull_image
 
-    from mammocad.features._shape import convex_area_px
+    from mammocad.segment._hull import convex_area_of, mask_hull
+
+    def convex_area_px(mask):
+        return convex_area_of(mask_hull(mask))
 
     rng = np.random.default_rng(seed)
     mask = np.zeros((40, 40), bool)

@@ -1,4 +1,4 @@
-"""Shape helpers: the fast exact routines equal the reference computations they replace."""
+"""Shape helpers and pixel hulls: the fast exact routines equal the reference computations they replace."""
 
 from __future__ import annotations
 
@@ -9,15 +9,15 @@ import pytest
 from scipy import ndimage as ndi
 from scipy.spatial import ConvexHull, QhullError
 
-from mammocad.features._shape import (
+from mammocad.features._shape import positive_bbox, within_distance
+from mammocad.features.texture import glcm
+from mammocad.segment._hull import (
+    cluster_hull,
     mask_hull,
-    positive_bbox,
     unit_square_hull_areas,
     unit_square_hull_mask,
     unit_square_hull_perimeter,
-    within_distance,
 )
-from mammocad.features.texture import glcm
 
 _CORNERS = np.array([(-0.5, -0.5), (-0.5, 0.5), (0.5, -0.5), (0.5, 0.5)])
 
@@ -73,6 +73,16 @@ def test_unit_square_hulls_equal_qhull_of_pixel_corners(seed):
         pts = np.column_stack([yy.ravel(), xx.ravel()]).astype(float)
         inside = np.all(pts @ ref.equations[:, :2].T + ref.equations[:, 2] <= 1e-9, axis=1)
         assert np.array_equal(unit_square_hull_mask(hull, mask.shape), inside.reshape(mask.shape))
+        assert np.array_equal(cluster_hull(mask), inside.reshape(mask.shape))
+
+
+def test_cluster_hull_holds_its_pixels_and_stays_in_their_box():
+    for _, mask in _random_masks(4, 200, max_side=20):
+        hull = cluster_hull(mask)
+        assert hull[mask].all()
+        rows, cols = np.nonzero(hull)
+        r, c = np.nonzero(mask)
+        assert (rows.min(), rows.max(), cols.min(), cols.max()) == (r.min(), r.max(), c.min(), c.max())
 
 
 def test_hull_of_collinear_and_single_pixels():
@@ -85,6 +95,7 @@ def test_hull_of_collinear_and_single_pixels():
     dot[1, 1] = True
     assert unit_square_hull_areas(np.array([1]), np.array([1]), np.array([0]), 1)[0] == 1.0
     assert unit_square_hull_mask(mask_hull(dot), dot.shape).sum() == 1
+    assert cluster_hull(dot).sum() == 1 and cluster_hull(line).sum() == 7
     with pytest.raises(QhullError):  # the reference cannot do it; the row hull can
         ConvexHull(np.array([[0.0, 0.0], [0.0, 1.0], [0.0, 2.0]]))
 

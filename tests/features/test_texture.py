@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import logging
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from mammocad.errors import FeatureError
-from mammocad.features.texture import (
-    GLCM_FEATURES,
-    GLCM_LEVELS,
-    glcm,
-    glcm_distance,
-    glcm_features,
-    quantise,
-)
+from mammocad.features import mass_features
+from mammocad.features.registry import feature_specs
+from mammocad.features.texture import GLCM_LEVELS, CoOccurrence, glcm, glcm_distance, quantise
+
+PREFIX = "mass_glcm_"
+TEXTURE = [f for f in feature_specs("extended", "mass") if f.category == "texture"]
+# The paper's 13 texture features, by name without the prefix.
+GLCM_FEATURES = tuple(f.name.removeprefix(PREFIX) for f in TEXTURE if f.feature_set == "paper")
+
+
+def glcm_features(q: np.ndarray, *, levels: int = GLCM_LEVELS, distance: int = 1) -> dict[str, float]:
+    """The registry's texture features of a quantised image (each reads only ``.glcm``)."""
+    region = SimpleNamespace(glcm=CoOccurrence.of(q, levels=levels, distance=distance))
+    return {f.name.removeprefix(PREFIX): f.compute(region) for f in TEXTURE}
+
 
 # Our name → pyradiomics GLCM feature computing the same definition.
 PYRADIOMICS_NAMES = {
@@ -72,6 +80,15 @@ def test_glcm_features_equal_pyradiomics(seed):
     theirs = _pyradiomics(q, mask)
     for name in GLCM_FEATURES:
         assert ours[name] == pytest.approx(theirs[name], rel=1e-6, abs=1e-12), name
+
+
+def test_mass_features_texture_is_the_glcm_of_the_quantised_mass():
+    image, mask = _region(4)
+    f = mass_features(image, mask, pixel_spacing_mm=0.2)  # distance 1
+    ours = glcm_features(quantise(image, mask))
+    assert len(GLCM_FEATURES) == 13
+    for name in GLCM_FEATURES:
+        assert f[PREFIX + name] == ours[name], name
 
 
 def test_constant_region_equals_pyradiomics_conventions():

@@ -5,16 +5,18 @@
 (41, 15, 26)
 """
 
-from mammocad.features.calcification import calcification_features
-from mammocad.features.mass import mass_features
 from mammocad.features.registry import (
     CALCIFICATION_FEATURES,
     FEATURE_NAMES,
+    FEATURE_SETS,
     FEATURES,
     MASS_FEATURES,
     SCENARIOS,
     FeatureSpec,
+    calcification_features,
+    feature_names,
     feature_spec,
+    mass_features,
     scenario_columns,
 )
 
@@ -25,6 +27,8 @@ __all__ = [
     "CALCIFICATION_FEATURES",
     "MASS_FEATURES",
     "SCENARIOS",
+    "FEATURE_SETS",
+    "feature_names",
     "scenario_columns",
     "feature_spec",
     "calcification_features",

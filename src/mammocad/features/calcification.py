@@ -1,15 +1,17 @@
-"""The 15 microcalcification features of a cluster.
+"""The 15 microcalcification features of a cluster, one function each.
 
-Computed from a label image (one positive label per calcification, as made by
-:func:`mammocad.segment.segment_calcifications`) and the grey values under it.
-Definitions, formulas, units and invariances are in
-:mod:`mammocad.features.registry`; an ROI with no calcification gives 0 for every
-feature.
+Every feature is a function of :class:`Calcifications`: the calcifications of one
+ROI (a label image, one positive label per calcification, as made by
+:func:`mammocad.segment.segment_calcifications`) and the grey values under them,
+with the quantities several features share computed once. Compute them all with
+:func:`mammocad.features.calcification_features`; an ROI with no calcification
+gives each feature's empty value (0).
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -24,18 +26,17 @@ from mammocad.features._shape import (
     moments,
     positive_bbox,
     radial_cvs,
-    row_hulls,
-    unit_square_hull_areas,
-    unit_square_hull_mask,
 )
-from mammocad.features.registry import CALCIFICATION_FEATURES
+from mammocad.features.spec import GAIN, GEOMETRIC, cached, feature
 from mammocad.io import ROI
+from mammocad.segment._hull import cluster_hull, unit_square_hull_areas
 
 __all__ = [
-    "calcification_features",
+    "Calcifications",
     "CIRCULAR_THRESHOLD",
     "PUNCTATE_DIAMETER_MM",
     "LINEAR_AXIS_RATIO",
+    "BACKGROUND_MARGIN_PX",
 ]
 
 #: A calcification with circularity at least this is "circular".
@@ -44,132 +45,147 @@ CIRCULAR_THRESHOLD = 0.8
 PUNCTATE_DIAMETER_MM = 0.5
 #: A calcification with minor/major axis ratio at most this is linear.
 LINEAR_AXIS_RATIO = 1.0 / 3.0
+#: Without an ROI, the background is taken in the calcifications' bounding box grown by this (pixels).
+BACKGROUND_MARGIN_PX = 5
 # Variance of a uniform unit square along an axis: makes the axes of tiny objects finite.
 _PIXEL_VARIANCE = 1.0 / 12.0
-# Grey values around the calcifications used as background when no ROI is given.
-_BACKGROUND_MARGIN_PX = 5
 
 
-def calcification_features(
-    image: np.ndarray,
-    labels: np.ndarray,
-    *,
-    pixel_spacing_mm: float,
-    roi: ROI | None = None,
-) -> dict[str, float]:
-    """The 15 microcalcification features of the calcifications in ``labels``.
+@dataclass(frozen=True, eq=False)
+class Calcifications:
+    """The calcifications of one ROI, ready to be measured (made by :meth:`measure`).
+
+    Arrays cover the calcifications' bounding box grown by
+    :data:`BACKGROUND_MARGIN_PX`; per-calcification arrays are indexed ``0 … n-1``
+    in increasing order of the original labels. Shared quantities are computed on
+    first use and kept.
 
     Parameters
     ----------
-    image : ndarray, shape (rows, cols)
-        Grey values (bright = dense), e.g. the 8-bit normalised mammogram.
-    labels : int or bool ndarray, same shape
-        0 = background, one positive label per calcification. A boolean mask is
-        split into 8-connected calcifications.
+    image : ndarray
+        Grey values ``I`` of the crop.
+    labels : ndarray of int32
+        The calcifications relabelled ``1 … n`` (0 elsewhere).
+    mask : ndarray of bool
+        All calcification pixels (``labels > 0``).
+    n : int
+        Number of calcifications (≥ 1).
     pixel_spacing_mm : float
-        Pixel edge in millimetres.
-    roi : ROI, optional
-        The cluster's region of interest; the background grey ``b`` is the median
-        of the ROI disc outside the calcifications. Without it, ``b`` is taken in
-        the calcifications' bounding box grown by 5 pixels.
-
-    Returns
-    -------
-    dict
-        ``{name: value}`` for the 15 names of
-        :data:`~mammocad.features.registry.CALCIFICATION_FEATURES`, in order. All 0
-        when there is no calcification. Never NaN.
-
-    Raises
-    ------
-    FeatureError
-        If the shapes differ, the spacing is not positive, or the grey values used
-        are not finite.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> image = np.zeros((20, 20)); labels = np.zeros((20, 20), int)
-    >>> labels[5:7, 5:7] = 1; labels[12:14, 10:13] = 2; image[labels > 0] = 200
-    >>> f = calcification_features(image, labels, pixel_spacing_mm=0.1)
-    >>> f["calc_count"], round(f["calc_mean_area_mm2"], 3)
-    (2.0, 0.05)
+        ``s``.
+    mean_grey : float
+        Mean grey value of the calcification pixels.
+    background : float
+        ``b``: median grey of the ROI disc outside the calcifications (without an
+        ROI, of the crop outside them); ``mean_grey`` when there is no such pixel.
     """
-    image = check_image(image, labels, "labels")
-    s = check_spacing(pixel_spacing_mm)
-    labels = np.asarray(labels)
-    if labels.dtype == np.bool_:
-        labels = ndi.label(labels, structure=np.ones((3, 3), dtype=bool))[0]
-    elif labels.dtype.kind not in "iu":
-        raise FeatureError(
-            f"labels must be an integer label image or a boolean mask, got dtype {labels.dtype}"
-        )
-    box = positive_bbox(labels, _BACKGROUND_MARGIN_PX)
-    if box is None:
-        return dict.fromkeys(CALCIFICATION_FEATURES, 0.0)
 
-    rs, cs = box
-    img = image[rs, cs]
-    # Relabel 1 … n in increasing order of the original labels.
-    lab0 = labels[rs, cs]
-    top = int(lab0.max())
-    if top <= 4 * lab0.size + 1024:  # labels present, by counting
-        present = np.flatnonzero(np.bincount(np.clip(lab0, 0, None).ravel(), minlength=top + 1)[1:]) + 1
-    else:
-        present = np.unique(lab0)
-        present = present[present > 0]
-    n = int(present.size)
-    if n == int(present[-1]) and present[0] == 1:  # already 1 … n
-        lab = np.clip(lab0, 0, None).astype(np.int32)
-    else:
-        lab = np.searchsorted(np.concatenate(([0], present)), lab0).astype(np.int32)
-    calc_crop = lab > 0
-    grey = img[calc_crop].astype(np.float64)
-    check_finite(grey, "the calcifications")
-    mean_grey = float(grey.mean())
-    background = _background(image, labels, roi, img, calc_crop)
-    if background is None:
-        # The calcifications cover every pixel: they are their own background.
-        background = mean_grey
+    image: np.ndarray
+    labels: np.ndarray
+    mask: np.ndarray
+    n: int
+    pixel_spacing_mm: float
+    mean_grey: float
+    background: float
 
-    rr, cc = np.nonzero(calc_crop)
-    k = lab[rr, cc] - 1
-    areas, centroids, big, small = moments(rr, cc, k, n)
-    diameters_mm = 2.0 * np.sqrt(areas / math.pi) * s
-    perimeters = crofton_perimeters(lab, n)
-    # circularity() of each: min(1, 4πA/P²), 1 for a zero perimeter
-    with np.errstate(divide="ignore", invalid="ignore"):
-        circ = np.where(perimeters > 0, np.minimum(1.0, 4.0 * math.pi * areas / perimeters**2), 1.0)
-    # Axes of the pixels taken as unit squares: one- and two-pixel objects get finite axes.
-    axis_ratio = np.sqrt((small + _PIXEL_VARIANCE) / (big + _PIXEL_VARIANCE))
-    spiculation = radial_cvs(lab, centroids, n)
-    # Solidity against the hull of the pixels as unit squares (one pixel: its own hull).
-    solidity = areas / unit_square_hull_areas(rr, cc, k, n)
+    @classmethod
+    def measure(
+        cls, image: np.ndarray, labels: np.ndarray, *, pixel_spacing_mm: float, roi: ROI | None = None
+    ) -> Calcifications | None:
+        """Check the input and crop it to the calcifications; None if there is none.
 
-    hull = unit_square_hull_mask(row_hulls(rr, cc)[0], calc_crop.shape) | calc_crop
-    check_finite(img[hull], "the calcification cluster")
-    excess = np.clip(img.astype(np.float64) - background, 0.0, None)
-    hull_excess = float(excess[hull].sum())
-    spread = np.sqrt(np.mean(np.sum((centroids - centroids.mean(axis=0)) ** 2, axis=1)))
+        Parameters are those of :func:`mammocad.features.calcification_features`.
 
-    values = {
-        "calc_count": float(n),
-        "calc_mean_diameter_mm": float(diameters_mm.mean()),
-        "calc_mean_area_mm2": float(areas.mean() * s * s),
-        "calc_density_per_cm2": float(n / (hull.sum() * s * s / 100.0)),
-        "calc_mean_circularity": float(circ.mean()),
-        "calc_circular_proportion": float(np.mean(circ >= CIRCULAR_THRESHOLD)),
-        "calc_mean_solidity": float(solidity.mean()),
-        "calc_punctate_proportion": float(np.mean(diameters_mm < PUNCTATE_DIAMETER_MM)),
-        "calc_linear_proportion": float(np.mean(axis_ratio <= LINEAR_AXIS_RATIO)),
-        "calc_mean_spiculation": float(spiculation.mean()),
-        "calc_volume_ratio": float(excess[calc_crop].sum() / hull_excess) if hull_excess > 0 else 0.0,
-        "calc_mean_grey": mean_grey,
-        "calc_cluster_spread_mm": float(spread * s),
-        "calc_area_cv": float(areas.std() / areas.mean()) if n > 1 else 0.0,
-        "calc_contrast": mean_grey - background,
-    }
-    return {name: values[name] for name in CALCIFICATION_FEATURES}
+        Raises
+        ------
+        FeatureError
+            If the shapes differ, the labels are neither integer nor boolean, the
+            spacing is not positive, or the grey values used are not finite.
+        """
+        image = check_image(image, labels, "labels")
+        s = check_spacing(pixel_spacing_mm)
+        labels = np.asarray(labels)
+        if labels.dtype == np.bool_:
+            labels = ndi.label(labels, structure=np.ones((3, 3), dtype=bool))[0]
+        elif labels.dtype.kind not in "iu":
+            raise FeatureError(
+                f"labels must be an integer label image or a boolean mask, got dtype {labels.dtype}"
+            )
+        box = positive_bbox(labels, BACKGROUND_MARGIN_PX)
+        if box is None:
+            return None
+        rs, cs = box
+        img = image[rs, cs]
+        # Relabel 1 … n in increasing order of the original labels.
+        lab0 = labels[rs, cs]
+        top = int(lab0.max())
+        if top <= 4 * lab0.size + 1024:  # labels present, by counting
+            present = np.flatnonzero(np.bincount(np.clip(lab0, 0, None).ravel(), minlength=top + 1)[1:]) + 1
+        else:
+            present = np.unique(lab0)
+            present = present[present > 0]
+        n = int(present.size)
+        if n == int(present[-1]) and present[0] == 1:  # already 1 … n
+            lab = np.clip(lab0, 0, None).astype(np.int32)
+        else:
+            lab = np.searchsorted(np.concatenate(([0], present)), lab0).astype(np.int32)
+        calc = lab > 0
+        grey = img[calc].astype(np.float64)
+        check_finite(grey, "the calcifications")
+        mean_grey = float(grey.mean())
+        background = _background(image, labels, roi, img, calc)
+        if background is None:
+            # The calcifications cover every pixel: they are their own background.
+            background = mean_grey
+        return cls(img, lab, calc, n, s, mean_grey, background)
+
+    @cached
+    def pixels(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Rows, columns and calcification index ``0 … n-1`` of every calcification pixel."""
+        rr, cc = np.nonzero(self.mask)
+        return rr, cc, self.labels[rr, cc] - 1
+
+    @cached
+    def _moments(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        rr, cc, k = self.pixels
+        return moments(rr, cc, k, self.n)
+
+    @property
+    def areas(self) -> np.ndarray:
+        """``A_i``: pixel count of each calcification."""
+        return self._moments[0]
+
+    @property
+    def centroids(self) -> np.ndarray:
+        """``c_i``: (row, col) centroid of each calcification, shape (n, 2)."""
+        return self._moments[1]
+
+    @property
+    def axis_variances(self) -> tuple[np.ndarray, np.ndarray]:
+        """Variance of each calcification's pixel centres along its major and minor axis (pixels²)."""
+        return self._moments[2], self._moments[3]
+
+    @cached
+    def diameters_mm(self) -> np.ndarray:
+        """Equivalent-circle diameter ``2·sqrt(A_i/π)·s`` of each calcification."""
+        return 2.0 * np.sqrt(self.areas / math.pi) * self.pixel_spacing_mm
+
+    @cached
+    def circularity(self) -> np.ndarray:
+        """``min(1, 4π·A_i/P_i²)`` of each calcification (1 for a zero perimeter), ``P_i`` the
+        4-direction Crofton perimeter (scikit-image's ``perimeter_crofton``)."""
+        perimeters = crofton_perimeters(self.labels, self.n)
+        drawn = perimeters > 0
+        safe = np.where(drawn, perimeters, 1.0)
+        return np.where(drawn, np.minimum(1.0, 4.0 * math.pi * self.areas / safe**2), 1.0)
+
+    @cached
+    def hull(self) -> np.ndarray:
+        """``H``: the cluster hull of all calcification pixels
+        (:func:`mammocad.segment._hull.cluster_hull`)."""
+        rr, cc, _ = self.pixels
+        hull = cluster_hull(self.mask, pixels=(rr, cc))
+        check_finite(self.image[hull], "the calcification cluster")
+        return hull
 
 
 def _background(
@@ -178,7 +194,8 @@ def _background(
     """Median grey of the ROI disc (else the grown bounding box) outside the calcifications."""
     if roi is not None:
         rs, cs = roi.bbox(image.shape)
-        yy, xx = np.ogrid[rs, cs]
+        yy = np.arange(rs.start, rs.stop)[:, None]
+        xx = np.arange(cs.start, cs.stop)[None, :]
         disc = ((xx - roi.x) ** 2 + (yy - roi.y) ** 2 <= roi.radius**2) & ~(labels[rs, cs] > 0)
         values = image[rs, cs][disc]
     else:
@@ -187,3 +204,155 @@ def _background(
         return None
     check_finite(values, "the background around the calcifications")
     return median(values)
+
+
+_GEO_GAIN = GEOMETRIC + GAIN
+
+
+@feature(category="shape", unit="count", invariances=_GEO_GAIN)
+def calc_count(c: Calcifications) -> float:
+    """Number of calcifications segmented in the ROI.
+
+    Formula: ``n``
+    """
+    return float(c.n)
+
+
+@feature(category="shape", unit="mm", invariances=_GEO_GAIN)
+def calc_mean_diameter_mm(c: Calcifications) -> float:
+    """Mean equivalent-circle diameter of the calcifications.
+
+    Formula: ``mean_i 2·sqrt(A_i/π)·s``
+    """
+    return float(c.diameters_mm.mean())
+
+
+@feature(category="morphology", unit="mm²", invariances=_GEO_GAIN)
+def calc_mean_area_mm2(c: Calcifications) -> float:
+    """Mean area of one calcification (the mean, not the total).
+
+    Formula: ``mean_i A_i·s²``
+    """
+    s = c.pixel_spacing_mm
+    return float(c.areas.mean() * s * s)
+
+
+@feature(category="morphology", unit="1/cm²", invariances=_GEO_GAIN)
+def calc_density_per_cm2(c: Calcifications) -> float:
+    """Calcifications per cm² of the cluster's convex hull.
+
+    Formula: ``n / (area(H)·s²/100)``
+    """
+    s = c.pixel_spacing_mm
+    return float(c.n / (c.hull.sum() * s * s / 100.0))
+
+
+@feature(category="shape", unit="unitless", invariances=_GEO_GAIN)
+def calc_mean_circularity(c: Calcifications) -> float:
+    """Mean circularity (1 for a disc; perimeters by the 4-direction Crofton estimate), capped at 1.
+
+    Formula: ``mean_i min(1, 4π·A_i/P_i²)``
+    """
+    return float(c.circularity.mean())
+
+
+@feature(category="shape", unit="unitless", invariances=_GEO_GAIN)
+def calc_circular_proportion(c: Calcifications) -> float:
+    """Fraction of calcifications with circularity ≥ $CIRCULAR_THRESHOLD.
+
+    Formula: ``#{i: circ_i ≥ $CIRCULAR_THRESHOLD} / n``
+    """
+    return float(np.mean(c.circularity >= CIRCULAR_THRESHOLD))
+
+
+@feature(category="morphology", unit="unitless", invariances=_GEO_GAIN)
+def calc_mean_solidity(c: Calcifications) -> float:
+    """Mean solidity of the calcifications: area over the area of the convex hull of their pixels
+    taken as unit squares.
+
+    Formula: ``mean_i A_i / A_hull,i``
+    """
+    # One pixel is its own hull; the hull of squares has an area for every shape.
+    return float((c.areas / unit_square_hull_areas(*c.pixels, c.n)).mean())
+
+
+@feature(category="morphology", unit="unitless", invariances=_GEO_GAIN)
+def calc_punctate_proportion(c: Calcifications) -> float:
+    """Fraction of sandy (punctate) calcifications: equivalent diameter < $PUNCTATE_DIAMETER_MM mm.
+
+    Formula: ``#{i: 2·sqrt(A_i/π)·s < $PUNCTATE_DIAMETER_MM} / n``
+    """
+    return float(np.mean(c.diameters_mm < PUNCTATE_DIAMETER_MM))
+
+
+@feature(category="morphology", unit="unitless", invariances=_GEO_GAIN)
+def calc_linear_proportion(c: Calcifications) -> float:
+    """Fraction of linear calcifications: minor/major axis ratio ≤ $LINEAR_AXIS_RATIO (axes from second
+    moments of the pixels taken as unit squares, so one- and two-pixel objects have finite axes).
+
+    Formula: ``#{i: b_i/a_i ≤ $LINEAR_AXIS_RATIO} / n``
+    """
+    big, small = c.axis_variances
+    axis_ratio = np.sqrt((small + _PIXEL_VARIANCE) / (big + _PIXEL_VARIANCE))
+    return float(np.mean(axis_ratio <= LINEAR_AXIS_RATIO))
+
+
+# Outlines of a few pixels change with the grid under arbitrary rotations (up to ~50%).
+@feature(category="morphology", unit="unitless", invariances=("rotation90", "translation", "scale", "gain"))
+def calc_mean_spiculation(c: Calcifications) -> float:
+    """Mean normalised radial-length deviation of the calcification outlines (0 for a disc).
+
+    Formula: ``mean_i std(d_i)/mean(d_i), d_i = distances from centroid to boundary pixels``
+    """
+    return float(radial_cvs(c.labels, c.centroids, c.n).mean())
+
+
+@feature(category="intensity", unit="unitless", invariances=_GEO_GAIN)
+def calc_volume_ratio(c: Calcifications) -> float:
+    """Share of the cluster hull's excess brightness carried by the calcifications.
+
+    Formula: ``Σ_{calc} max(I-b, 0) / Σ_H max(I-b, 0)``
+    """
+    b = c.background
+    hull_excess = float(np.clip(c.image[c.hull].astype(np.float64) - b, 0.0, None).sum())
+    calc_excess = np.clip(c.image[c.mask].astype(np.float64) - b, 0.0, None).sum()
+    return float(calc_excess / hull_excess) if hull_excess > 0 else 0.0
+
+
+@feature(category="intensity", unit="grey", invariances=GEOMETRIC)
+def calc_mean_grey(c: Calcifications) -> float:
+    """Mean grey value of the calcification pixels.
+
+    Formula: ``mean_{calc} I``
+    """
+    return c.mean_grey
+
+
+@feature(category="shape", unit="mm", invariances=_GEO_GAIN)
+def calc_cluster_spread_mm(c: Calcifications) -> float:
+    """Root-mean-square distance of the calcification centroids from their mean (0 for one).
+
+    Formula: ``sqrt(mean_i |c_i - c̄|²)·s``
+    """
+    centroids = c.centroids
+    spread = np.sqrt(np.mean(np.sum((centroids - centroids.mean(axis=0)) ** 2, axis=1)))
+    return float(spread * c.pixel_spacing_mm)
+
+
+@feature(category="morphology", unit="unitless", invariances=_GEO_GAIN)
+def calc_area_cv(c: Calcifications) -> float:
+    """Coefficient of variation of the calcification areas (0 for fewer than two).
+
+    Formula: ``std_i A_i / mean_i A_i``
+    """
+    areas = c.areas
+    return float(areas.std() / areas.mean()) if c.n > 1 else 0.0
+
+
+@feature(category="intensity", unit="grey", invariances=GEOMETRIC)
+def calc_contrast(c: Calcifications) -> float:
+    """Mean grey of the calcifications above the ROI background.
+
+    Formula: ``mean_{calc} I - b``
+    """
+    return c.mean_grey - c.background

@@ -21,9 +21,7 @@ import pandas as pd
 
 from mammocad._fileio import atomic_path
 from mammocad.errors import FeatureError, MammocadError
-from mammocad.features.calcification import calcification_features
-from mammocad.features.mass import mass_features
-from mammocad.features.registry import FEATURE_NAMES
+from mammocad.features.registry import FEATURE_NAMES, calcification_features, mass_features
 from mammocad.io import ROI, Mammogram, read_mammogram
 from mammocad.io import normalise as normalise_mammogram
 from mammocad.parallel import check_execution, map_completed

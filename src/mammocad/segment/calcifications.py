@@ -47,6 +47,7 @@ from mammocad.segment._common import (
     group_points,
     robust_level,
 )
+from mammocad.segment._hull import cluster_hull
 
 __all__ = ["Cluster", "CalcificationSegmentation", "segment_calcifications", "PROPERTY_COLUMNS"]
 
@@ -83,7 +84,10 @@ class Cluster:
     centre : tuple of float
         ``(row, col)`` mean of the members' centroids, in pixels.
     area_mm2 : float
-        Area of the convex hull of the members' pixels, in mm².
+        Area of the cluster hull, in mm²: the pixels whose centres lie in the convex
+        hull of the members' pixels taken as unit squares
+        (:func:`mammocad.segment._hull.cluster_hull`, the hull ``H`` of the
+        calcification features).
     """
 
     labels: tuple[int, ...]
@@ -424,8 +428,6 @@ def _dtype(column: str) -> str:
 def _clusters(
     labels: np.ndarray, props: pd.DataFrame, spacing: float, distance_mm: float, min_size: int
 ) -> tuple[Cluster, ...]:
-    from skimage.morphology import convex_hull_image
-
     points = props[["y", "x"]].to_numpy() * spacing
     groups = group_points(points, distance_mm)
     found = []
@@ -437,7 +439,7 @@ def _clusters(
         bbox = (int(rr.min()), int(cc.min()), int(rr.max()) + 1, int(cc.max()) + 1)
         local = np.zeros((bbox[2] - bbox[0], bbox[3] - bbox[1]), dtype=bool)
         local[rr - bbox[0], cc - bbox[1]] = True
-        hull_px = int(convex_hull_image(local).sum()) if min(local.shape) > 1 else int(local.sum())
+        hull_px = int(np.count_nonzero(cluster_hull(local)))
         centre_rows = props["y"].to_numpy()[groups == group]
         centre_cols = props["x"].to_numpy()[groups == group]
         found.append(
