@@ -57,7 +57,7 @@ class MassRegion:
     Parameters
     ----------
     source_image, source_mask : ndarray
-        The whole image and mask as given (not copied), for features that look
+        The whole image and (boolean) mask as given, not copied, for features that look
         further around the mass.
     box : tuple of slice
         The mask's bounding box in them.

@@ -39,6 +39,7 @@ __all__ = [
     "FeatureSpec",
     "feature",
     "features_of",
+    "format_constant",
     "GROUPS",
     "GROUP_PREFIXES",
     "CATEGORIES",
