@@ -158,3 +158,41 @@ def test_svm_refuses_one_class_or_a_bad_cv() -> None:
 @parametrize_with_checks([MonotonePlattSVC()])
 def test_svm_follows_the_sklearn_estimator_contract(estimator, check) -> None:
     check(estimator)
+
+
+@pytest.mark.parametrize(
+    ("params", "pattern"),
+    [
+        ({"C": float("inf")}, "C must be finite"),
+        ({"C": -1.0}, "'C' parameter of SVC"),
+        ({"gamma": float("nan")}, "gamma must be finite"),
+        ({"kernel": "precomputed"}, "precomputed"),
+        ({"random_state": "seed"}, "random_state must be None or an integer"),
+    ],
+)
+def test_svm_refuses_bad_hyper_parameters_before_fitting(params: dict, pattern: str) -> None:
+    X, y = _data()
+    with pytest.raises(ModelError, match=pattern):
+        make_model("svm", **params).fit(X, y)
+
+
+def test_every_model_has_a_label_and_the_paper_four_are_unchanged() -> None:
+    from mammocad.models import MODEL_LABELS
+
+    assert set(MODEL_LABELS) == set(MODEL_NAMES)
+    assert "hgb" in MODEL_NAMES and "hgb" not in PAPER_MODELS
+
+
+def test_gradient_boosted_trees_take_the_seed_and_are_reproducible() -> None:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    X, y = _data()
+    model = make_model("hgb", random_state=3, max_leaf_nodes=7)
+    clf = model.named_steps["clf"]
+    assert (
+        isinstance(clf, HistGradientBoostingClassifier) and clf.random_state == 3 and clf.max_leaf_nodes == 7
+    )
+    a = model.fit(X, y).predict_proba(X)
+    b = make_model("hgb", random_state=3, max_leaf_nodes=7).fit(X, y).predict_proba(X)
+    assert a.tobytes() == b.tobytes() and model.score(X, y) > 0.8
+    assert len(list(ParameterGrid(param_grid("hgb")))) == 8

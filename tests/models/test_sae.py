@@ -12,6 +12,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from mammocad.errors import ModelError
 from mammocad.models import StackedDenoisingAutoencoderClassifier as SAE
+from mammocad.models.sae import _autoencoder_gradients, _stack_gradients
 
 # Small and quick, but able to learn the checks' toy problems.
 TINY = dict(
@@ -22,6 +23,64 @@ TINY = dict(
 @parametrize_with_checks([SAE(**TINY)])
 def test_sklearn_estimator_checks(estimator, check) -> None:
     check(estimator)
+
+
+def _numeric_gradients(loss, params: list[torch.Tensor], eps: float = 1e-6) -> list[np.ndarray]:
+    """Central finite differences of ``loss()`` with respect to every entry of ``params``."""
+    out = []
+    for p in params:
+        grad = np.empty(p.shape)
+        flat = p.view(-1)
+        for i in range(flat.numel()):
+            orig = float(flat[i])
+            flat[i] = orig + eps
+            up = loss()
+            flat[i] = orig - eps
+            down = loss()
+            flat[i] = orig
+            grad.flat[i] = (up - down) / (2 * eps)
+        out.append(grad)
+    return out
+
+
+def test_gradients_match_finite_differences() -> None:
+    # The written-out backward passes, checked as scikit-learn checks its MLP
+    # (sklearn/neural_network/tests/test_mlp.py::test_gradient): float64, central differences.
+    g = torch.Generator().manual_seed(0)
+
+    def randn(*shape: int) -> torch.Tensor:
+        return torch.randn(*shape, generator=g, dtype=torch.float64)
+
+    m, d, h = 7, 5, 4
+    noisy, clean = (
+        torch.rand(m, d, generator=g, dtype=torch.float64),
+        torch.rand(m, d, generator=g, dtype=torch.float64),
+    )
+    ae = [randn(h, d), randn(h), randn(d, h), randn(d)]
+    for p in ae:
+        p.grad = torch.zeros_like(p)
+    loss_sum = _autoencoder_gradients(noisy, clean, *ae)
+    analytic = [p.grad.numpy().copy() for p in ae]
+    numeric = _numeric_gradients(lambda: float(_autoencoder_gradients(noisy, clean, *ae)) / m, ae)
+    for a, n in zip(analytic, numeric, strict=True):
+        np.testing.assert_allclose(a, n, rtol=1e-6, atol=1e-9)
+    code = torch.sigmoid(noisy @ ae[0].T + ae[1])
+    recon = torch.sigmoid(code @ ae[2].T + ae[3])
+    assert float(loss_sum) == pytest.approx(0.5 * float(((recon - clean) ** 2).sum()), rel=1e-12)
+
+    # Two sigmoid layers and a 3-class softmax.
+    x = torch.rand(6, d, generator=g, dtype=torch.float64)
+    target = torch.tensor([0, 2, 1, 1, 0, 2])
+    weights, biases = [randn(4, d), randn(3, 4), randn(3, 3)], [randn(4), randn(3), randn(3)]
+    for p in (*weights, *biases):
+        p.grad = torch.zeros_like(p)
+    _stack_gradients(x, target, weights, biases)
+    analytic = [p.grad.numpy().copy() for p in (*weights, *biases)]
+    numeric = _numeric_gradients(
+        lambda: float(_stack_gradients(x, target, weights, biases)) / 6, [*weights, *biases]
+    )
+    for a, n in zip(analytic, numeric, strict=True):
+        np.testing.assert_allclose(a, n, rtol=1e-6, atol=1e-9)
 
 
 def _data(n: int = 160, d: int = 8, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

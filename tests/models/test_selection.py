@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from mammocad.errors import ModelError
-from mammocad.models import select_model
+from mammocad.models import param_grid, select_model
 
 ONE_NN = {"clf__n_neighbors": [1]}
 
@@ -68,3 +69,68 @@ def test_bad_training_data() -> None:
         select_model("lda", X, y, groups[:-1])
     with pytest.raises(ModelError, match="fewer than 2 patients"):
         select_model("lda", X, y, np.where(y == 1, "a", groups))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "pattern"),
+    [
+        ({"n_jobs": 0}, "n_jobs must be a positive number"),
+        ({"n_jobs": 1.5}, "n_jobs"),
+        ({"n_jobs": True}, "n_jobs"),
+        ({"n_splits": 1}, "n_splits must be an integer >= 2"),
+        ({"n_splits": "10"}, "n_splits"),
+        ({"random_state": -1}, "random_state must be None or an integer"),
+        ({"random_state": 2**40}, "random_state"),
+        ({"grid": {}}, "grid must be a non-empty mapping"),
+        ({"grid": {"clf__n_neighbors": []}}, "grid: 'clf__n_neighbors' must map"),
+        ({"grid": {"clf__n_neighbors": "5"}}, "grid: 'clf__n_neighbors' must map"),
+        ({"grid": {"clf__bogus": [1]}}, r"grid: model 'knn' has no parameter\(s\) \['clf__bogus'\]"),
+        ({"grid": {"clf__n_neighbors": [0]}}, "grid: .*n_neighbors"),
+    ],
+)
+def test_bad_arguments_name_the_argument(kwargs: dict, pattern: str) -> None:
+    X, y, groups = _patients()
+    with pytest.raises(ModelError, match=pattern):
+        select_model("knn", X, y, groups, **kwargs)
+
+
+def test_unknown_model_is_a_model_error() -> None:
+    X, y, groups = _patients()
+    with pytest.raises(ModelError, match="unknown model 'rf'"):
+        select_model("rf", X, y, groups)
+
+
+def test_huge_finite_values_are_refused_naming_the_column() -> None:
+    X, y, groups = _patients()
+    X = X.copy()
+    X[::2, 3] = 1e308
+    X[1::2, 3] = -1e308
+    with pytest.raises(
+        ModelError, match=r"feature column 3 holds values too large to scale \(\|x\| up to 1e\+308"
+    ):
+        select_model("svm", X, y, groups, n_splits=3)
+    frame = pd.DataFrame(X, columns=[f"feat_{j}" for j in range(5)])
+    with pytest.raises(ModelError, match="feature feat_3 holds values too large"):
+        select_model("sae", frame, y, groups, n_splits=3)
+
+
+@pytest.mark.parametrize("name", ["svm", "lda", "logreg", "knn", "hgb"])
+def test_large_values_that_fit_in_float64_are_scaled_and_fitted(name: str) -> None:
+    X, y, groups = _patients()
+    X = X * 1e150  # variance 1e300: still finite
+    one_point = {key: values[:1] for key, values in param_grid(name).items()}
+    result = select_model(name, X, y, groups, n_splits=3, grid=one_point)
+    assert np.isfinite(result.best_estimator.predict_proba(X)).all()
+
+
+def test_gradient_boosted_trees_are_selected_and_seeded() -> None:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 5))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    groups = np.arange(120) // 2
+    grid = {"clf__max_leaf_nodes": [7, 15], "clf__min_samples_leaf": [5]}
+    a = select_model("hgb", X, y, groups, n_splits=3, random_state=1, grid=grid)
+    b = select_model("hgb", X, y, groups, n_splits=3, random_state=1, grid=grid)
+    assert a.best_params == b.best_params and a.cv_scores.tolist() == b.cv_scores.tolist()
+    assert len(a.cv_results["params"]) == 2 and a.cv_accuracy[0] > 0.75
+    assert a.best_estimator.named_steps["clf"].random_state == 1

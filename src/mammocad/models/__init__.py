@@ -7,7 +7,9 @@
   ``Pipeline`` and its hyper-parameter grid (:data:`MODEL_NAMES`,
   :data:`PAPER_MODELS`).
 - :func:`select_model` — stratified, patient-grouped 10-fold grid search.
-- :func:`save_model` / :func:`load_model` — JSON + safetensors, no pickle.
+- :func:`save_model` / :func:`load_model` — skops for the scikit-learn steps, JSON +
+  safetensors for the SAE, a SHA-256 manifest over every file; no pickle.
+  :class:`ModelVersionWarning` when a model was saved by other library versions.
 - :func:`train_model` / :func:`predict_lesion` — the library side of
   ``mammocad train`` and ``mammocad predict``.
 """
@@ -20,7 +22,13 @@ from mammocad.models.baselines import (
     make_model,
     param_grid,
 )
-from mammocad.models.persistence import TrainedModel, load_model, save_model, training_data_hash
+from mammocad.models.persistence import (
+    ModelVersionWarning,
+    TrainedModel,
+    load_model,
+    save_model,
+    training_data_hash,
+)
 from mammocad.models.sae import StackedDenoisingAutoencoderClassifier
 from mammocad.models.selection import SelectionResult, check_training_data, select_model
 from mammocad.models.training import TrainingOutcome, predict_lesion, read_table, train_model, training_matrix
@@ -37,6 +45,7 @@ __all__ = [
     "select_model",
     "check_training_data",
     "TrainedModel",
+    "ModelVersionWarning",
     "save_model",
     "load_model",
     "training_data_hash",

@@ -1,48 +1,68 @@
-"""Safe model persistence: JSON + safetensors, never pickle.
+"""Safe model persistence: skops for scikit-learn steps, JSON + safetensors for the SAE.
 
-A model directory holds two files:
+A model directory (format 2) holds:
 
+``manifest.json``
+    The SHA-256 of every other file of the model, ``model.json`` included.
+    Loading hashes each listed file and refuses, naming the file, any that is
+    missing, changed, truncated or replaced.
 ``model.json``
-    Format name and version, the model name, hyper-parameters, the ordered
-    feature list, the scaler's parameters, the class labels, the versions of
-    mammocad / scikit-learn / torch / NumPy, the SHA-256 of the training matrix
-    and labels, metrics given by the caller, and the structure of the fitted
-    pipeline: for each step, its class (from a fixed allow-list), its
-    constructor parameters and its learned attributes, with every array
-    replaced by a key into the weights file. It also records the SHA-256 of the
-    weights file.
-``weights.safetensors``
-    Every learned numeric array (scaler statistics, SVM support vectors and dual
-    coefficients, the KNN training set, LDA / logistic coefficients, the SAE's
-    weight matrices ...).
+    Format name and version, the model name, the ordered feature list and the
+    input width, the class labels, the hyper-parameters, the scaler's
+    parameters (for reading), the versions of mammocad, scikit-learn, torch,
+    skops and NumPy that wrote it, the SHA-256 of the training matrix and
+    labels, the caller's metadata (metrics ...), and the pipeline's steps: for
+    each, its name, its class and its file. The SAE's step also carries its
+    hyper-parameters and its learned scalars (epochs, loss curves) here.
+``<step>.skops``
+    A scikit-learn step (scaler, SVM, KNN, LDA, logistic regression,
+    gradient-boosted trees) written by :func:`skops.io.dumps`.
+``<step>.safetensors``
+    The SAE's weight matrices and biases.
 
-Loading builds each step from the allow-list (no import of a name read from a
-file), sets its parameters and learned attributes, and refuses — with a
-:class:`~mammocad.errors.ModelError` naming the file — a missing directory, an
-unknown format or version, a weights file whose hash differs from the one
-recorded (tampered or truncated), a file safetensors cannot parse, and any
-class or value outside the allow-list. Nothing on the load path unpickles.
+Loading never unpickles and never trusts a type because a file names it: every
+type in a skops file is checked against an explicit per-step allow-list before
+:func:`skops.io.loads` is called with exactly that list, and the loaded steps
+are then checked as values: the class of each step for its place in the
+pipeline (a scaler, then a classifier; no ``"passthrough"`` or ``None``), the
+hyper-parameters (scikit-learn's own constraints and finite numbers), no
+instance attribute that shadows a method (e.g. ``predict_proba``), learned
+arrays of consistent shapes and finite values (KNN's ``n_neighbors`` at most its
+training rows, tree nodes that point forward inside their tree, ...), the
+feature names against the model's input width, and finally one prediction on a
+probe row. Any failure is a :class:`~mammocad.errors.ModelError` naming the
+file. A model written by other versions of mammocad or of its libraries loads
+with a :class:`ModelVersionWarning`. Directories of mammocad 0.1 (format 1) are
+refused with a request to retrain.
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as _dt
 import hashlib
+import inspect
+import io
 import json
 import math
+import numbers
 import os
+import re
+import warnings
+import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from importlib import metadata as _metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.calibration import CalibratedClassifierCV, _CalibratedClassifier, _SigmoidCalibration
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import MinMaxScaler, StandardScaler
+from sklearn.preprocessing import LabelEncoder, MinMaxScaler, StandardScaler
 from sklearn.svm import SVC
 
 from mammocad._fileio import atomic_write_bytes, atomic_write_text
@@ -54,7 +74,8 @@ __all__ = [
     "FORMAT_NAME",
     "FORMAT_VERSION",
     "CONFIG_FILE",
-    "WEIGHTS_FILE",
+    "MANIFEST_FILE",
+    "ModelVersionWarning",
     "TrainedModel",
     "save_model",
     "load_model",
@@ -62,40 +83,73 @@ __all__ = [
 ]
 
 FORMAT_NAME = "mammocad-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 CONFIG_FILE = "model.json"
-WEIGHTS_FILE = "weights.safetensors"
+MANIFEST_FILE = "manifest.json"
+_MANIFEST_FORMAT = "mammocad-model-manifest"
+_LEGACY_WEIGHTS_FILE = "weights.safetensors"  # format 1 (mammocad 0.1)
+_MAX_JSON_BYTES = 64 << 20
+_MAX_FILE_BYTES = 2 << 30
+_FILE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
+_STEP_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,39}")
 
-# The only classes a model file may name. Loading never imports anything else.
-_ALLOWED: dict[str, type] = {
-    cls.__name__: cls
-    for cls in (
-        Pipeline,
-        StandardScaler,
-        MinMaxScaler,
-        SVC,
-        MonotonePlattSVC,
-        # Model directories written before MonotonePlattSVC (mammocad 0.x) still load.
-        CalibratedClassifierCV,
-        _CalibratedClassifier,
-        _SigmoidCalibration,
-        KNeighborsClassifier,
-        LinearDiscriminantAnalysis,
-        LogisticRegression,
-        StackedDenoisingAutoencoderClassifier,
-    )
+
+class ModelVersionWarning(UserWarning):
+    """A model directory was written by other versions of mammocad or its libraries.
+
+    The model loads and predicts, but its probabilities may differ from those
+    measured when it was saved; retrain it to be sure. The message is one line,
+    fit for a ``warning: ...`` line of the command line.
+    """
+
+
+_SCALERS: tuple[type, ...] = (StandardScaler, MinMaxScaler)
+_CLASSIFIERS: dict[type, str] = {
+    StackedDenoisingAutoencoderClassifier: "sae",
+    MonotonePlattSVC: "svm",
+    KNeighborsClassifier: "knn",
+    LinearDiscriminantAnalysis: "lda",
+    LogisticRegression: "logreg",
+    HistGradientBoostingClassifier: "hgb",
 }
-_MODEL_OF_CLASS = {
-    "StackedDenoisingAutoencoderClassifier": "sae",
-    "SVC": "svm",
-    "MonotonePlattSVC": "svm",
-    "CalibratedClassifierCV": "svm",
-    "KNeighborsClassifier": "knn",
-    "LinearDiscriminantAnalysis": "lda",
-    "LogisticRegression": "logreg",
+_CLASSES_BY_NAME: dict[str, type] = {cls.__name__: cls for cls in (*_SCALERS, *_CLASSIFIERS)}
+
+
+def _type_name(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+# Every type a skops file of each step class may hold (skops itself trusts every
+# scikit-learn estimator by default; this list is the one that is checked and passed).
+_PLAIN_TYPES = frozenset(
+    {f"builtins.{t}" for t in ("dict", "list", "tuple", "str", "int", "float", "bool")}
+    | {f"numpy.{t}" for t in ("ndarray", "float64", "float32", "int64", "int32", "uint64", "bool_", "str_")}
+)
+_HGB_INTERNALS = frozenset(
+    {
+        "sklearn._loss._loss.CyHalfBinomialLoss",
+        "sklearn._loss._loss.CyHalfMultinomialLoss",
+        "sklearn._loss.link.Interval",
+        "sklearn._loss.link.LogitLink",
+        "sklearn._loss.link.MultinomialLogit",
+        "sklearn._loss.loss.HalfBinomialLoss",
+        "sklearn._loss.loss.HalfMultinomialLoss",
+        "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper",
+        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+        _type_name(LabelEncoder),
+        _type_name(np.random.Generator),
+    }
+)
+_SKOPS_TYPES: dict[type, frozenset[str]] = {
+    StandardScaler: frozenset({_type_name(StandardScaler)}),
+    MinMaxScaler: frozenset({_type_name(MinMaxScaler)}),
+    MonotonePlattSVC: frozenset({_type_name(MonotonePlattSVC), _type_name(SVC)}),
+    # Saved without its search tree (rebuilt from the training rows on load).
+    KNeighborsClassifier: frozenset({_type_name(KNeighborsClassifier)}),
+    LinearDiscriminantAnalysis: frozenset({_type_name(LinearDiscriminantAnalysis)}),
+    LogisticRegression: frozenset({_type_name(LogisticRegression)}),
+    HistGradientBoostingClassifier: frozenset({_type_name(HistGradientBoostingClassifier)}) | _HGB_INTERNALS,
 }
-# KNN keeps a KD/ball tree object: persist its parameters and training set, refit (exact).
-_REFIT_ON_LOAD = ("KNeighborsClassifier",)
 
 
 @dataclass(frozen=True)
@@ -110,7 +164,7 @@ class TrainedModel:
         Feature columns, in the order the model expects them.
     metadata : dict
         The contents of ``model.json`` (model name, hyper-parameters, versions,
-        training data hash, metrics ...).
+        training data hash, the caller's metadata under ``"metadata"`` ...).
     """
 
     estimator: Any
@@ -155,7 +209,6 @@ class TrainedModel:
                 X = X.astype(np.float64)
             except (TypeError, ValueError) as exc:
                 raise ModelError(f"feature values are not numeric: {exc}") from None
-            names = self.feature_names
         else:
             try:
                 frame = (
@@ -175,8 +228,7 @@ class TrainedModel:
                 X = frame[list(self.feature_names)].to_numpy(dtype=np.float64)
             except (TypeError, ValueError) as exc:
                 raise ModelError(f"feature values are not numeric: {exc}") from None
-            names = self.feature_names
-        bad = [name for j, name in enumerate(names) if not np.isfinite(X[:, j]).all()]
+        bad = [name for j, name in enumerate(self.feature_names) if not np.isfinite(X[:, j]).all()]
         if bad:
             raise ModelError(f"features are NaN or infinite: {', '.join(bad[:10])}")
         return X
@@ -192,12 +244,31 @@ class TrainedModel:
         Returns
         -------
         ndarray of shape (n_rows,)
+
+        Raises
+        ------
+        ModelError
+            As :meth:`feature_matrix`, or when values are so far outside the
+            training range that the model gives no finite probability.
         """
-        X = self.feature_matrix(features)
+        X: Any = self.feature_matrix(features)
+        if getattr(self.estimator, "feature_names_in_", None) is not None:
+            import pandas as pd
+
+            X = pd.DataFrame(X, columns=list(self.feature_names))  # fitted on a table: keep its names
         classes = list(np.asarray(self.estimator.classes_).tolist())
         positive = 1 if 1 in classes else classes[-1]
-        proba = self.estimator.predict_proba(X)
-        return proba[:, classes.index(positive)]
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):
+                proba = self.estimator.predict_proba(X)
+        except ValueError as exc:
+            raise ModelError(f"the model cannot score these feature values: {exc}") from None
+        p = proba[:, classes.index(positive)]
+        if not np.isfinite(p).all():
+            raise ModelError(
+                "the model gives no finite probability: feature values far outside its training range"
+            )
+        return p
 
 
 def training_data_hash(X: Any, y: Any) -> str:
@@ -221,148 +292,51 @@ def training_data_hash(X: Any, y: Any) -> str:
     return h.hexdigest()
 
 
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+# ------------------------------------------------------------------ helpers
 
 
-# ------------------------------------------------------------------ encoding
+def _versions() -> dict[str, str]:
+    from mammocad import __version__
+
+    out = {"mammocad": __version__}
+    for dist in ("scikit-learn", "torch", "skops", "numpy"):
+        try:
+            out[dist] = _metadata.version(dist)
+        except _metadata.PackageNotFoundError:
+            out[dist] = "not installed"
+    return out
 
 
-class _Encoder:
-    """Turn parameters and learned attributes into JSON + named arrays."""
-
-    def __init__(self) -> None:
-        self.arrays: dict[str, np.ndarray] = {}
-
-    def encode(self, value: Any, key: str) -> Any:
-        if value is None or isinstance(value, (bool, str)):
-            return value
-        if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-            return {"$int": int(value)} if isinstance(value, np.integer) else int(value)
-        if isinstance(value, (float, np.floating)):
-            v = float(value)
-            return v if math.isfinite(v) else {"$float": repr(v)}
-        if isinstance(value, np.bool_):
-            return bool(value)
-        if isinstance(value, np.ndarray):
-            if value.dtype.kind in "biuf":
-                self.arrays[key] = np.ascontiguousarray(value)
-                return {"$array": key}
-            if value.dtype.kind in "UO" and all(isinstance(v, str) for v in value.ravel().tolist()):
-                return {
-                    "$strarray": value.ravel().tolist(),
-                    "shape": list(value.shape),
-                    "dtype": value.dtype.str,
-                }
-            raise ModelError(f"cannot persist array {key!r} of dtype {value.dtype}")
-        if isinstance(value, tuple):
-            return {"$tuple": [self.encode(v, f"{key}.{i}") for i, v in enumerate(value)]}
-        if isinstance(value, list):
-            return [self.encode(v, f"{key}.{i}") for i, v in enumerate(value)]
-        if isinstance(value, dict) and all(isinstance(k, str) for k in value):
-            return {"$dict": {k: self.encode(v, f"{key}.{k}") for k, v in value.items()}}
-        cls = type(value).__name__
-        obj: Any = value
-        if _ALLOWED.get(cls) is type(value):
-            value = obj
-            if cls in _REFIT_ON_LOAD:
-                if not hasattr(value, "_fit_X"):
-                    return {
-                        "$object": cls,
-                        "params": self.encode(value.get_params(deep=False), f"{key}.params"),
-                    }
-                return {
-                    "$object": cls,
-                    "params": self.encode(value.get_params(deep=False), f"{key}.params"),
-                    "refit": {
-                        "X": self.encode(value._fit_X, f"{key}.X"),
-                        "y": self.encode(value.classes_[value._y], f"{key}.y"),
-                    },
-                }
-            # Constructor parameters and learned attributes alike live in __dict__.
-            return {
-                "$object": cls,
-                "attrs": {k: self.encode(v, f"{key}.{k}") for k, v in vars(value).items()},
-            }
-        raise ModelError(f"cannot persist {key!r}: values of type {type(value).__name__} are not supported")
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, tuple):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
 
 
-def _decode(node: Any, arrays: dict[str, np.ndarray], where: str) -> Any:
-    if node is None or isinstance(node, (bool, str, int, float)):
-        return node
-    if isinstance(node, list):
-        return [_decode(v, arrays, where) for v in node]
-    if isinstance(node, dict) and len(node) >= 1:
-        if "$array" in node:
-            key = node["$array"]
-            if key not in arrays:
-                raise ModelError(f"{where}: array {key!r} named in {CONFIG_FILE} is not in {WEIGHTS_FILE}")
-            return arrays[key]
-        if "$int" in node:
-            return np.int64(node["$int"])
-        if "$float" in node:
-            return float(node["$float"])
-        if "$strarray" in node:
-            return np.array(node["$strarray"], dtype=node.get("dtype", object)).reshape(node["shape"])
-        if "$tuple" in node:
-            return tuple(_decode(v, arrays, where) for v in node["$tuple"])
-        if "$dict" in node:
-            return {k: _decode(v, arrays, where) for k, v in node["$dict"].items()}
-        if "$object" in node:
-            return _decode_object(node, arrays, where)
-    raise ModelError(f"{where}: unrecognised value {str(node)[:80]!r} in {CONFIG_FILE}")
-
-
-def _decode_object(node: dict[str, Any], arrays: dict[str, np.ndarray], where: str) -> Any:
-    name = node["$object"]
-    cls: Any = _ALLOWED.get(name) if isinstance(name, str) else None
-    if cls is None:
-        raise ModelError(f"{where}: class {name!r} is not one mammocad loads")
+def _json_safe(value: Any, where: str) -> Any:
     try:
-        if name in _REFIT_ON_LOAD:
-            est = cls(**_decode(node["params"], arrays, where))
-            if "refit" in node:
-                est.fit(
-                    _decode(node["refit"]["X"], arrays, where), _decode(node["refit"]["y"], arrays, where)
-                )
-            return est
-        # Restore the attributes without running __init__, as unpickling would, but
-        # only for allow-listed classes and only with plain values and arrays.
-        obj = cls.__new__(cls)
-        obj.__dict__.update({k: _decode(v, arrays, where) for k, v in node["attrs"].items()})
-        return obj
-    except ModelError:
-        raise
-    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
-        raise ModelError(
-            f"{where}: malformed description of a {name} ({type(exc).__name__}: {exc})"
-        ) from None
+        return json.loads(json.dumps(value, allow_nan=False, default=_json_default))
+    except (TypeError, ValueError) as exc:
+        raise ModelError(f"{where}: not JSON-serialisable ({exc})") from None
 
 
-def _steps_of(estimator: Any) -> list[tuple[str, Any]]:
-    if isinstance(estimator, Pipeline):
-        return list(estimator.steps)
-    return [("clf", estimator)]
+def _hyper_parameters(clf: Any) -> dict[str, Any]:
+    # For reading only (the steps' files are what loads); values JSON cannot hold are left out.
+    out = {}
+    for key, value in clf.get_params(deep=True).items():
+        try:
+            out[key] = json.loads(json.dumps(value, allow_nan=False, default=_json_default))
+        except (TypeError, ValueError):
+            continue
+    return out
 
 
-def _check_savable(estimator: Any) -> None:
-    for step_name, est in _steps_of(estimator):
-        cls = type(est).__name__
-        if _ALLOWED.get(cls) is not type(est):
-            raise ModelError(
-                f"cannot save a {type(est).__module__}.{cls}: supported steps are "
-                f"{', '.join(sorted(k for k in _ALLOWED if not k.startswith('_')))}"
-            )
-        if not hasattr(est, "n_features_in_"):
-            raise ModelError(f"cannot save step {step_name!r} ({cls}): it is not fitted")
-
-
-def _scaler_summary(estimator: Any) -> dict[str, Any] | None:
-    for _, est in _steps_of(estimator):
+def _scaler_summary(steps: list[tuple[str, Any]]) -> dict[str, Any] | None:
+    for _, est in steps:
         if isinstance(est, StandardScaler):
             return {"class": "StandardScaler", "mean": est.mean_.tolist(), "scale": est.scale_.tolist()}
         if isinstance(est, MinMaxScaler):
@@ -376,47 +350,534 @@ def _scaler_summary(estimator: Any) -> dict[str, Any] | None:
     return None
 
 
-def _hyper_parameters(clf: Any) -> dict[str, Any]:
-    # Nested estimators, if any, show as their own ``<name>__...`` parameters; the
-    # objects themselves are left out.
-    out = {}
-    for key, value in clf.get_params(deep=True).items():
-        try:
-            out[key] = json.loads(json.dumps(value, allow_nan=False, default=_json_default))
-        except (TypeError, ValueError):
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+# ------------------------------------------------------- checks (save and load)
+
+
+def _steps_of(estimator: Any) -> list[tuple[str, Any]]:
+    if isinstance(estimator, Pipeline):
+        return list(estimator.steps)
+    return [("clf", estimator)]
+
+
+def _check_structure(steps: list[tuple[Any, Any]], where: str) -> None:
+    """At most one scaler, then exactly one allow-listed classifier; nothing else."""
+    if not 1 <= len(steps) <= 2:
+        raise ModelError(f"{where}: a model is a scaler and a classifier, got {len(steps)} steps")
+    names = [name for name, _ in steps]
+    for name, est in steps:
+        if not isinstance(name, str) or not _STEP_NAME.fullmatch(name):
+            raise ModelError(f"{where}: step name {name!r} is not a plain identifier")
+        if est is None or isinstance(est, str):
+            raise ModelError(f"{where}: step {name!r} is {est!r}; every step must be a fitted estimator")
+    if len(set(names)) != len(names):
+        raise ModelError(f"{where}: step names {names} repeat")
+    *scalers, (clf_name, clf) = steps
+    for name, est in scalers:
+        if type(est) not in _SCALERS:
+            raise ModelError(
+                f"{where}: step {name!r} is a {type(est).__module__}.{type(est).__name__}; the step before "
+                f"the classifier must be one of {', '.join(c.__name__ for c in _SCALERS)}"
+            )
+    if type(clf) not in _CLASSIFIERS:
+        raise ModelError(
+            f"{where}: step {clf_name!r} is a {type(clf).__module__}.{type(clf).__name__}; supported "
+            f"classifiers are {', '.join(c.__name__ for c in _CLASSIFIERS)}"
+        )
+
+
+def _check_no_shadowed_methods(root: Any, where: str) -> None:
+    """Refuse instance attributes that hide a method or property of their class.
+
+    An instance attribute ``predict_proba`` (or ``transform``, ``classes_`` as a
+    property ...) would replace the class's code when called.
+    """
+    stack, seen = [root], set()
+    while stack:
+        obj = stack.pop()
+        if id(obj) in seen:
             continue
-    return out
+        seen.add(id(obj))
+        if isinstance(obj, (list, tuple)):
+            stack.extend(obj)
+            continue
+        if isinstance(obj, dict):
+            stack.extend(obj.values())
+            continue
+        if isinstance(obj, (type, np.ndarray)):
+            continue
+        attrs = getattr(obj, "__dict__", None)
+        if not isinstance(attrs, dict):
+            continue
+        cls = type(obj)
+        for key, value in attrs.items():
+            if not isinstance(key, str):
+                raise ModelError(f"{where}: a {cls.__name__} has a non-text attribute name {key!r}")
+            static = inspect.getattr_static(cls, key, None)
+            if static is not None and hasattr(static, "__get__"):
+                raise ModelError(
+                    f"{where}: a {cls.__name__} carries an instance attribute {key!r} that shadows its "
+                    f"{'method' if callable(static) else 'property'} of that name; refusing to load it"
+                )
+            stack.append(value)
 
 
-def _versions() -> dict[str, str]:
-    import sklearn
-    import torch
-
-    from mammocad import __version__
-
-    return {
-        "mammocad": __version__,
-        "sklearn": sklearn.__version__,
-        "torch": torch.__version__,
-        "numpy": np.__version__,
-    }
-
-
-def _json_safe(value: Any, where: str) -> Any:
+def _check_params(est: Any, where: str) -> None:
+    """Hyper-parameters: the estimator's own constraints, and finite numbers."""
     try:
-        return json.loads(json.dumps(value, allow_nan=False, default=_json_default))
-    except (TypeError, ValueError) as exc:
-        raise ModelError(f"{where}: not JSON-serialisable ({exc})") from None
+        params = est.get_params(deep=False)
+    except Exception as exc:  # a tampered object may fail anywhere
+        raise ModelError(f"{where}: cannot read the {type(est).__name__}'s parameters ({exc})") from None
+    for key, value in params.items():
+        if isinstance(value, numbers.Real) and not isinstance(value, bool) and not math.isfinite(value):
+            raise ModelError(f"{where}: {type(est).__name__} parameter {key}={value!r} is not finite")
+    try:
+        est._validate_params()
+    except ModelError as exc:
+        raise ModelError(f"{where}: {exc}") from None
+    except (TypeError, ValueError) as exc:  # scikit-learn's InvalidParameterError is both
+        raise ModelError(f"{where}: {exc}") from None
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, tuple):
-        return list(value)
-    raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
+def _array(est: Any, attr: str, where: str, *, shape: tuple[int | None, ...], kinds: str = "f") -> np.ndarray:
+    value = getattr(est, attr, None)
+    if not isinstance(value, np.ndarray) or value.dtype.kind not in kinds or value.ndim != len(shape):
+        raise ModelError(f"{where}: {type(est).__name__}.{attr} is not a {len(shape)}-D numeric array")
+    if any(want is not None and got != want for got, want in zip(value.shape, shape, strict=True)):
+        raise ModelError(
+            f"{where}: {type(est).__name__}.{attr} has shape {value.shape}, expected "
+            f"{tuple('any' if s is None else s for s in shape)}"
+        )
+    if value.dtype.kind == "f" and not np.isfinite(value).all():
+        raise ModelError(f"{where}: {type(est).__name__}.{attr} holds NaN or infinite values")
+    return value
+
+
+def _int_attr(est: Any, attr: str, where: str, *, minimum: int = 0) -> int:
+    value = getattr(est, attr, None)
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or int(value) < minimum:
+        raise ModelError(
+            f"{where}: {type(est).__name__}.{attr} is {value!r}, expected an integer >= {minimum}"
+        )
+    return int(value)
+
+
+def _check_classes(est: Any, where: str) -> int:
+    classes = getattr(est, "classes_", None)
+    if (
+        not isinstance(classes, np.ndarray)
+        or classes.ndim != 1
+        or classes.size < 2
+        or np.unique(classes).size != classes.size
+    ):
+        raise ModelError(f"{where}: {type(est).__name__}.classes_ must list at least 2 distinct labels")
+    return int(classes.size)
+
+
+def _check_svc(svc: Any, width: int, where: str) -> None:
+    if type(svc) is not SVC:
+        raise ModelError(f"{where}: the SVM's inner model is a {type(svc).__name__}, not an SVC")
+    _check_params(svc, where)
+    if getattr(svc, "_sparse", None) is not False or svc.kernel == "precomputed":
+        raise ModelError(f"{where}: the SVC must be a dense, non-precomputed kernel model")
+    if _int_attr(svc, "n_features_in_", where, minimum=1) != width:
+        raise ModelError(f"{where}: the SVC takes {svc.n_features_in_} features, the model {width}")
+    n_sv = _array(svc, "support_vectors_", where, shape=(None, width)).shape[0]
+    n_support = _array(svc, "_n_support", where, shape=(2,), kinds="i")
+    if n_sv < 1 or int(n_support.sum()) != n_sv or (n_support < 0).any():
+        raise ModelError(f"{where}: the SVC's support-vector counts do not add up to its {n_sv} vectors")
+    _array(svc, "support_", where, shape=(n_sv,), kinds="i")
+    _array(svc, "_dual_coef_", where, shape=(1, n_sv))
+    _array(svc, "_intercept_", where, shape=(1,))
+    for attr in ("_probA", "_probB"):
+        _array(svc, attr, where, shape=(None,))
+    gamma = getattr(svc, "_gamma", None)
+    if not isinstance(gamma, numbers.Real) or not math.isfinite(gamma) or gamma < 0:
+        raise ModelError(f"{where}: the SVC's gamma {gamma!r} is not a finite number >= 0")
+
+
+def _check_tree_predictor(tree: Any, width: int, where: str) -> None:
+    nodes = getattr(tree, "nodes", None)
+    fields = ("value", "feature_idx", "left", "right", "is_leaf", "is_categorical")
+    if not isinstance(nodes, np.ndarray) or nodes.ndim != 1 or nodes.size == 0 or nodes.dtype.names is None:
+        raise ModelError(f"{where}: a tree of the gradient-boosted model has no node table")
+    if not set(fields) <= set(nodes.dtype.names):
+        raise ModelError(f"{where}: a tree's node table lacks {sorted(set(fields) - set(nodes.dtype.names))}")
+    split = nodes["is_leaf"] == 0
+    idx = np.arange(nodes.size)
+    # Children after their parent and inside the table: every walk ends at a leaf.
+    for child in ("left", "right"):
+        c = nodes[child][split].astype(np.int64)
+        if ((c <= idx[split]) | (c >= nodes.size)).any():
+            raise ModelError(f"{where}: a tree node points to a {child} child outside its tree")
+    feature = nodes["feature_idx"][split]
+    if ((feature < 0) | (feature >= width)).any():
+        raise ModelError(f"{where}: a tree node splits on a feature outside the model's {width}")
+    if nodes["is_categorical"].any():
+        raise ModelError(f"{where}: categorical splits are not supported")
+    if not np.isfinite(nodes["value"]).all():
+        raise ModelError(f"{where}: a tree holds NaN or infinite leaf values")
+
+
+def _check_fitted(est: Any, width: int, where: str) -> None:
+    """Learned attributes of one step: present, of consistent shapes, finite."""
+    cls = type(est)
+    if _int_attr(est, "n_features_in_", where, minimum=1) != width:
+        raise ModelError(
+            f"{where}: the {cls.__name__} takes {est.n_features_in_} features, the model {width}"
+        )
+    names_in = getattr(est, "feature_names_in_", None)
+    if names_in is not None and (not isinstance(names_in, np.ndarray) or names_in.shape != (width,)):
+        raise ModelError(f"{where}: {cls.__name__}.feature_names_in_ does not list {width} names")
+    if cls is StandardScaler:
+        for attr in ("mean_", "scale_"):
+            if getattr(est, attr, None) is not None:
+                _array(est, attr, where, shape=(width,))
+    elif cls is MinMaxScaler:
+        for attr in ("min_", "scale_", "data_min_", "data_max_", "data_range_"):
+            _array(est, attr, where, shape=(width,))
+    elif cls is MonotonePlattSVC:
+        if _check_classes(est, where) != 2:
+            raise ModelError(f"{where}: the SVM is a binary model")
+        slope = getattr(est, "slope_", None)
+        if not isinstance(slope, numbers.Real) or not math.isfinite(slope) or slope <= 0:
+            raise ModelError(f"{where}: the SVM's probability slope {slope!r} is not a finite number > 0")
+        _check_svc(est.svc_, width, where)
+    elif cls is KNeighborsClassifier:
+        n_classes = _check_classes(est, where)
+        n_fit = _int_attr(est, "n_samples_fit_", where, minimum=1)
+        if est.n_neighbors > n_fit:
+            raise ModelError(f"{where}: KNN n_neighbors={est.n_neighbors} exceeds its {n_fit} training rows")
+        _array(est, "_fit_X", where, shape=(n_fit, width))
+        labels = _array(est, "_y", where, shape=(n_fit,), kinds="iu")
+        if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+            raise ModelError(f"{where}: KNN training labels point outside its {n_classes} classes")
+    elif cls in (LinearDiscriminantAnalysis, LogisticRegression):
+        n_classes = _check_classes(est, where)
+        rows = 1 if n_classes == 2 else n_classes
+        _array(est, "coef_", where, shape=(rows, width))
+        _array(est, "intercept_", where, shape=(rows,))
+    elif cls is HistGradientBoostingClassifier:
+        n_classes = _check_classes(est, where)
+        per_iter = 1 if n_classes == 2 else n_classes
+        if getattr(est, "n_trees_per_iteration_", None) != per_iter:
+            raise ModelError(
+                f"{where}: the gradient-boosted model's tree count per iteration is not {per_iter}"
+            )
+        _array(est, "_baseline_prediction", where, shape=(1, per_iter))
+        predictors = getattr(est, "_predictors", None)
+        if not isinstance(predictors, list) or not all(
+            isinstance(it, list) and len(it) == per_iter for it in predictors
+        ):
+            raise ModelError(f"{where}: the gradient-boosted model's trees are malformed")
+        for iteration in predictors:
+            for tree in iteration:
+                _check_tree_predictor(tree, width, where)
+        if (
+            getattr(est, "_preprocessor", None) is not None
+            or getattr(est, "is_categorical_", None) is not None
+        ):
+            raise ModelError(f"{where}: categorical features are not supported")
+    elif cls is StackedDenoisingAutoencoderClassifier:
+        n_classes = _check_classes(est, where)
+        sizes = (width, *est._validate_params(), n_classes)
+        coefs, intercepts = getattr(est, "coefs_", None), getattr(est, "intercepts_", None)
+        if not (isinstance(coefs, list) and isinstance(intercepts, list)) or not (
+            len(coefs) == len(intercepts) == len(sizes) - 1
+        ):
+            raise ModelError(f"{where}: the SAE does not hold one weight matrix and bias per layer")
+        for k, (w, b) in enumerate(zip(coefs, intercepts, strict=True)):
+            if not (
+                isinstance(w, np.ndarray)
+                and isinstance(b, np.ndarray)
+                and w.shape == (sizes[k], sizes[k + 1])
+                and b.shape == (sizes[k + 1],)
+                and w.dtype.kind == b.dtype.kind == "f"
+                and np.isfinite(w).all()
+                and np.isfinite(b).all()
+            ):
+                raise ModelError(
+                    f"{where}: the SAE's layer {k + 1} weights are not finite arrays of shape "
+                    f"{(sizes[k], sizes[k + 1])} and {(sizes[k + 1],)}"
+                )
+
+
+def _check_model(estimator: Any, feature_names: tuple[str, ...], where: str) -> None:
+    """Every check a model passes before it is saved and after it is loaded."""
+    steps = _steps_of(estimator)
+    _check_structure(steps, where)
+    width = getattr(steps[0][1], "n_features_in_", None)
+    if width is None:
+        raise ModelError(f"{where}: the model is not fitted")
+    if not isinstance(width, numbers.Integral) or width != len(feature_names):
+        raise ModelError(f"{where}: {len(feature_names)} feature names for a model taking {width!r} features")
+    if len(set(feature_names)) != len(feature_names) or not all(feature_names):
+        raise ModelError(f"{where}: feature names must be distinct and non-empty")
+    names_in = getattr(steps[0][1], "feature_names_in_", None)
+    if names_in is not None and tuple(str(n) for n in names_in) != tuple(feature_names):
+        raise ModelError(
+            f"{where}: feature names {list(feature_names[:3])} ... differ from the "
+            f"{list(names_in[:3])} ... the model was fitted on (order included)"
+        )
+    for _, est in steps:
+        _check_no_shadowed_methods(est, where)
+        _check_params(est, where)
+        _check_fitted(est, int(width), where)
+    probe = np.vstack([np.zeros(int(width)), np.ones(int(width))])
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore", UserWarning)  # e.g. "X does not have valid feature names"
+            proba = estimator.predict_proba(probe)
+    except Exception as exc:  # a model that fails here would fail the user's prediction
+        raise ModelError(f"{where}: the model fails on a test row ({type(exc).__name__}: {exc})") from None
+    n_classes = len(steps[-1][1].classes_)
+    if (
+        not isinstance(proba, np.ndarray)
+        or proba.shape != (2, n_classes)
+        or not np.isfinite(proba).all()
+        or (proba < 0).any()
+        or not np.allclose(proba.sum(axis=1), 1.0)
+    ):
+        raise ModelError(f"{where}: the model's probabilities on a test row are not probabilities")
+
+
+# ------------------------------------------------------------ the SAE's files
+
+
+_SAE_SCALARS = {"n_iter_": int, "best_epoch_": int, "device_": str, "fit_time_s_": float}
+
+
+def _labels_to_json(labels: np.ndarray, where: str) -> dict[str, Any]:
+    if labels.dtype.kind not in "biufUO" or (
+        labels.dtype.kind == "O" and not all(isinstance(v, str) for v in labels.tolist())
+    ):
+        raise ModelError(f"{where}: class labels of dtype {labels.dtype} cannot be saved")
+    return {"values": _json_safe(labels.tolist(), where), "dtype": labels.dtype.str}
+
+
+def _labels_from_json(node: Any, where: str) -> np.ndarray:
+    try:
+        dtype = np.dtype(str(node["dtype"]))
+        values = node["values"]
+        if dtype.kind not in "biufUO" or not isinstance(values, list):
+            raise ValueError(f"dtype {dtype}")
+        if dtype.kind in "UO" and not all(isinstance(v, str) for v in values):
+            raise ValueError("text labels expected")
+        return np.array(values, dtype=dtype)
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
+        raise ModelError(f"{where}: malformed class labels ({exc})") from None
+
+
+def _finite_or_none(values: Any) -> list[float | None]:
+    return [float(v) if math.isfinite(float(v)) else None for v in values]
+
+
+def _sae_payload(clf: StackedDenoisingAutoencoderClassifier, where: str) -> tuple[dict[str, Any], bytes]:
+    """The SAE as JSON (hyper-parameters, learned scalars and curves) + safetensors (weights)."""
+    from safetensors.numpy import save
+
+    params = clf.get_params(deep=False)
+    params["hidden_layer_sizes"] = list(clf._validate_params())
+    if not isinstance(params["random_state"], numbers.Integral):
+        params["random_state"] = None  # a RandomState instance only mattered for fitting
+    arrays: dict[str, np.ndarray] = {}
+    for prefix, values in (
+        ("coef", clf.coefs_),
+        ("intercept", clf.intercepts_),
+        ("decoder_coef", clf.decoder_coefs_),
+        ("decoder_intercept", clf.decoder_intercepts_),
+    ):
+        for k, value in enumerate(values):
+            arrays[f"{prefix}.{k}"] = np.ascontiguousarray(value)
+    names_in = getattr(clf, "feature_names_in_", None)
+    state = {
+        "classes": _labels_to_json(clf.classes_, where),
+        "n_features_in": int(clf.n_features_in_),
+        "feature_names_in": None if names_in is None else [str(n) for n in names_in],
+        **{attr: _SAE_SCALARS[attr](getattr(clf, attr)) for attr in _SAE_SCALARS},
+        "loss_curve_": _finite_or_none(clf.loss_curve_),
+        "validation_loss_curve_": _finite_or_none(clf.validation_loss_curve_),
+        "pretrain_loss_curves_": [_finite_or_none(curve) for curve in clf.pretrain_loss_curves_],
+    }
+    entry = _json_safe({"params": params, "state": state}, where)
+    return entry, save(arrays, metadata={"format": FORMAT_NAME})
+
+
+def _sae_from_payload(
+    entry: dict[str, Any], data: bytes, where: str
+) -> StackedDenoisingAutoencoderClassifier:
+    from safetensors import SafetensorError
+    from safetensors.numpy import load
+
+    cls = StackedDenoisingAutoencoderClassifier
+    params, state = entry.get("params"), entry.get("state")
+    expected = set(cls().get_params(deep=False))
+    if not isinstance(params, dict) or set(params) != expected:
+        raise ModelError(f"{where}: the SAE's parameters must be exactly {sorted(expected)}")
+    if not isinstance(state, dict):
+        raise ModelError(f"{where}: the SAE's learned state is missing")
+    if not isinstance(params["hidden_layer_sizes"], list) or not (
+        params["random_state"] is None or isinstance(params["random_state"], int)
+    ):
+        raise ModelError(f"{where}: malformed SAE parameters")
+    clf = cls(**dict(params, hidden_layer_sizes=tuple(params["hidden_layer_sizes"])))
+    try:
+        sizes = clf._validate_params()
+    except ModelError as exc:
+        raise ModelError(f"{where}: {exc}") from None
+    try:
+        arrays = load(data)
+    except (SafetensorError, ValueError, OSError) as exc:
+        raise ModelError(f"{where}: not a readable safetensors file ({exc})") from None
+    n_layers = len(sizes) + 1
+    n_decoders = len(sizes) if "decoder_coef.0" in arrays else 0
+    keys = {f"{p}.{k}" for p in ("coef", "intercept") for k in range(n_layers)}
+    keys |= {f"{p}.{k}" for p in ("decoder_coef", "decoder_intercept") for k in range(n_decoders)}
+    if set(arrays) != keys:
+        raise ModelError(
+            f"{where}: holds arrays {sorted(set(arrays))[:6]} ...; an SAE with {len(sizes)} hidden "
+            f"layers has {sorted(keys)[:6]} ..."
+        )
+    clf.coefs_ = [arrays[f"coef.{k}"] for k in range(n_layers)]
+    clf.intercepts_ = [arrays[f"intercept.{k}"] for k in range(n_layers)]
+    clf.decoder_coefs_ = [arrays[f"decoder_coef.{k}"] for k in range(n_decoders)]
+    clf.decoder_intercepts_ = [arrays[f"decoder_intercept.{k}"] for k in range(n_decoders)]
+    clf.classes_ = _labels_from_json(state.get("classes"), where)
+    try:
+        clf.n_features_in_ = int(state["n_features_in"])
+        names_in = state.get("feature_names_in")
+        if names_in is not None:
+            if not (isinstance(names_in, list) and all(isinstance(n, str) for n in names_in)):
+                raise TypeError("feature_names_in must list text")
+            clf.feature_names_in_ = np.array(names_in, dtype=object)
+        for attr, kind in _SAE_SCALARS.items():
+            value = state[attr]
+            if kind is float and isinstance(value, int) and not isinstance(value, bool):
+                value = float(value)
+            if type(value) is not kind:
+                raise TypeError(f"{attr} must be {kind.__name__}")
+            setattr(clf, attr, value)
+        for attr in ("loss_curve_", "validation_loss_curve_"):
+            setattr(clf, attr, [float("nan") if v is None else float(v) for v in state[attr]])
+        clf.pretrain_loss_curves_ = [
+            [float("nan") if v is None else float(v) for v in curve]
+            for curve in state["pretrain_loss_curves_"]
+        ]
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
+        raise ModelError(f"{where}: malformed SAE state ({type(exc).__name__}: {exc})") from None
+    return clf
+
+
+# ------------------------------------------------------- scikit-learn's files
+
+
+_SKOPS_LOADERS = frozenset(
+    {
+        "ObjectNode",
+        "DictNode",
+        "ListNode",
+        "TupleNode",
+        "JsonNode",
+        "NdArrayNode",
+        "TypeNode",
+        "LossNode",
+        "RandomGeneratorNode",
+    }
+)
+
+
+def _skops_types(data: bytes, where: str) -> set[str]:
+    """Every type a skops file names (read from its schema, nothing constructed)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            infos = archive.infolist()
+            if any(info.compress_type != zipfile.ZIP_STORED for info in infos) or sum(
+                info.file_size for info in infos
+            ) > len(data):
+                raise ModelError(f"{where}: compressed or oversized entries (mammocad writes stored entries)")
+            schema = json.loads(archive.read("schema.json"))
+    except ModelError:
+        raise
+    except (zipfile.BadZipFile, KeyError, ValueError, RecursionError, OSError, EOFError) as exc:
+        raise ModelError(f"{where}: not a readable skops file ({type(exc).__name__}: {exc})") from None
+    found: set[str] = set()
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if "__loader__" in node or "__module__" in node or "__class__" in node:
+                loader, module, name = node.get("__loader__"), node.get("__module__"), node.get("__class__")
+                if not (isinstance(module, str) and isinstance(name, str)) or loader not in _SKOPS_LOADERS:
+                    raise ModelError(f"{where}: holds a {loader!r} entry, which mammocad does not load")
+                found.add(f"{module}.{name}")
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
+
+
+def _check_skops_types(data: bytes, cls: type, where: str) -> list[str]:
+    found = _skops_types(data, where)
+    extra = found - _SKOPS_TYPES[cls] - _PLAIN_TYPES
+    if extra:
+        raise ModelError(
+            f"{where}: holds {', '.join(sorted(extra)[:5])}{' ...' if len(extra) > 5 else ''}, "
+            f"which a {cls.__name__} step may not hold"
+        )
+    return sorted(found)
+
+
+def _skops_payload(est: Any, where: str) -> bytes:
+    import skops.io as sio
+
+    if type(est) is KNeighborsClassifier:
+        # The search tree is a compiled object; it is rebuilt from the training rows on load.
+        est = copy.copy(est)
+        est.__dict__.pop("_tree", None)
+    data = sio.dumps(est)
+    _check_skops_types(data, type(est), where)
+    return data
+
+
+def _skops_step(data: bytes, cls: type, where: str) -> Any:
+    import skops.io as sio
+    from sklearn.exceptions import InconsistentVersionWarning
+
+    trusted = _check_skops_types(data, cls, where)
+    try:
+        with warnings.catch_warnings():
+            # load_model reports version differences itself (ModelVersionWarning).
+            warnings.simplefilter("ignore", InconsistentVersionWarning)
+            est = sio.loads(data, trusted=trusted)
+    except Exception as exc:  # skops raises many kinds on a malformed file
+        raise ModelError(f"{where}: not a readable skops file ({type(exc).__name__}: {exc})") from None
+    if type(est) is not cls:
+        raise ModelError(f"{where}: holds a {type(est).__name__}, model.json says {cls.__name__}")
+    if cls is KNeighborsClassifier:
+        est = _rebuild_knn(est, where)
+    return est
+
+
+def _rebuild_knn(knn: KNeighborsClassifier, where: str) -> KNeighborsClassifier:
+    """A fresh KNN fitted on the saved (checked) training rows: exact, and no foreign tree."""
+    _check_no_shadowed_methods(knn, where)
+    _check_params(knn, where)
+    _check_fitted(knn, _int_attr(knn, "n_features_in_", where, minimum=1), where)
+    fresh = KNeighborsClassifier(**knn.get_params(deep=False))
+    try:
+        fresh.fit(knn._fit_X, knn.classes_[knn._y])
+    except ValueError as exc:
+        raise ModelError(f"{where}: the KNN cannot be rebuilt from its training rows ({exc})") from None
+    names_in = getattr(knn, "feature_names_in_", None)
+    if names_in is not None:
+        fresh.feature_names_in_ = names_in
+    return fresh
+
+
+# ------------------------------------------------------------- save and load
 
 
 def save_model(
@@ -427,17 +888,17 @@ def save_model(
     metadata: dict[str, Any] | None = None,
     training_data: tuple[Any, Any] | None = None,
 ) -> Path:
-    """Write a fitted model to a directory (``model.json`` + ``weights.safetensors``).
+    """Write a fitted model to a directory (see the module docstring for its files).
 
     Parameters
     ----------
     model_dir : path
-        Directory to write (created if needed; its two files are replaced
-        atomically, the weights first, so a reader never sees a config without
-        its weights).
+        Directory to write (created if needed). Each file is replaced
+        atomically, ``manifest.json`` last; files of a model saved there
+        before that the new one does not use are removed.
     estimator : Pipeline or estimator
-        A fitted model from :func:`~mammocad.models.make_model` (or one of its
-        steps' classes alone).
+        A fitted model from :func:`~mammocad.models.make_model` (a scaler and a
+        classifier), or one of its classifiers alone.
     feature_names : sequence of str
         The feature columns, in the order the model was trained on.
     metadata : dict, optional
@@ -456,35 +917,39 @@ def save_model(
     Raises
     ------
     ModelError
-        If the model is not fitted, holds a step outside the supported set, or
-        ``feature_names`` does not match its feature count.
+        If the model is not fitted, is not a supported scaler + classifier,
+        fails the checks :func:`load_model` makes, ``feature_names`` do not
+        match its input width, or a file cannot be written (naming it).
     """
-    from safetensors.numpy import save
-
-    names = [str(n) for n in feature_names]
+    names = tuple(str(n) for n in feature_names)
+    out = Path(model_dir)
+    where = f"save_model({out})"
+    _check_model(estimator, names, where)
     steps = _steps_of(estimator)
-    n_in = getattr(estimator, "n_features_in_", None)
-    if n_in is None:
-        raise ModelError("save_model: the estimator is not fitted")
-    if n_in != len(names):
-        raise ModelError(
-            f"save_model: the model takes {n_in} features but {len(names)} feature names were given"
-        )
-    _check_savable(estimator)
-    enc = _Encoder()
-    spec = enc.encode(estimator, "estimator")
-    weights = save(enc.arrays, metadata={"format": FORMAT_NAME})
+    files: dict[str, bytes] = {}
+    step_entries: list[dict[str, Any]] = []
+    for step_name, est in steps:
+        entry: dict[str, Any] = {"name": step_name, "class": type(est).__name__}
+        if type(est) is StackedDenoisingAutoencoderClassifier:
+            sae_entry, data = _sae_payload(est, where)
+            entry.update(file=f"{step_name}.safetensors", **sae_entry)
+        else:
+            data = _skops_payload(est, where)
+            entry["file"] = f"{step_name}.skops"
+        files[entry["file"]] = data
+        step_entries.append(entry)
     meta = _json_safe(dict(metadata or {}), "save_model metadata")
     clf = steps[-1][1]
     config: dict[str, Any] = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
-        "model": meta.pop("model", _MODEL_OF_CLASS.get(type(clf).__name__, type(clf).__name__)),
+        "model": meta.pop("model", _CLASSIFIERS[type(clf)]),
         "estimator_class": type(clf).__name__,
         "hyper_parameters": _hyper_parameters(clf),
-        "feature_names": names,
+        "feature_names": list(names),
+        "n_features_in": len(names),
         "classes": _json_safe(np.asarray(clf.classes_).tolist(), "classes"),
-        "scaler": _scaler_summary(estimator),
+        "scaler": _scaler_summary(steps),
         "versions": _versions(),
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "training_data_sha256": (
@@ -493,16 +958,130 @@ def save_model(
             else meta.pop("training_data_sha256", None)
         ),
         "metadata": meta,
-        "weights": {"file": WEIGHTS_FILE, "sha256": hashlib.sha256(weights).hexdigest()},
-        "estimator": spec,
+        "pipeline": isinstance(estimator, Pipeline),
+        "steps": step_entries,
     }
-    out = Path(model_dir)
+    files[CONFIG_FILE] = (json.dumps(config, indent=2, allow_nan=False) + "\n").encode()
+    manifest = {
+        "format": _MANIFEST_FORMAT,
+        "format_version": FORMAT_VERSION,
+        "algorithm": "sha256",
+        "files": {name: _sha256(data) for name, data in sorted(files.items())},
+    }
     if out.exists() and not out.is_dir():
         raise ModelError(f"{out}: exists and is not a directory")
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(out / WEIGHTS_FILE, weights)
-    atomic_write_text(out / CONFIG_FILE, json.dumps(config, indent=2, allow_nan=False) + "\n")
+    stale = _files_of_previous_model(out) - set(files)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for name, data in files.items():
+            if name != CONFIG_FILE:
+                atomic_write_bytes(out / name, data)
+        atomic_write_bytes(out / CONFIG_FILE, files[CONFIG_FILE])
+        atomic_write_text(out / MANIFEST_FILE, json.dumps(manifest, indent=2) + "\n")
+        for name in sorted(stale):
+            (out / name).unlink(missing_ok=True)
+    except OSError as exc:
+        raise ModelError(f"{exc.filename or out}: cannot write the model ({exc.strerror or exc})") from None
     return out
+
+
+def _files_of_previous_model(root: Path) -> set[str]:
+    """Names of the files a model saved in ``root`` before owns (to remove them if unused now)."""
+    names = {_LEGACY_WEIGHTS_FILE} if (root / _LEGACY_WEIGHTS_FILE).is_file() else set()
+    try:
+        listed = json.loads((root / MANIFEST_FILE).read_text(encoding="utf-8"))["files"]
+        names |= {n for n in listed if isinstance(n, str) and _FILE_NAME.fullmatch(n)}
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return names
+
+
+def _read_bytes(path: Path, limit: int) -> bytes:
+    if path.is_symlink():
+        raise ModelError(f"{path}: is a symbolic link; a model directory holds plain files")
+    try:
+        size = path.stat().st_size
+        if not path.is_file():
+            raise ModelError(f"{path}: not a regular file")
+        if size > limit:
+            raise ModelError(f"{path}: {size} bytes, more than the {limit} a model file may have")
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise ModelError(f"{path}: missing") from None
+    except OSError as exc:
+        raise ModelError(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
+def _parse_json(data: bytes, path: Path) -> Any:
+    try:
+        return json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise ModelError(f"{path}: not a mammocad model file (invalid JSON: {exc})") from None
+
+
+def _refuse_without_manifest(root: Path) -> None:
+    config_path = root / CONFIG_FILE
+    if not config_path.is_file():
+        raise ModelError(f"{root}: not a mammocad model directory (no {MANIFEST_FILE} or {CONFIG_FILE})")
+    config = _parse_json(_read_bytes(config_path, _MAX_JSON_BYTES), config_path)
+    if isinstance(config, dict) and config.get("format") == FORMAT_NAME and config.get("format_version") == 1:
+        raise ModelError(
+            f"{config_path}: a model saved by mammocad 0.1 (model format 1), which this version no longer "
+            "loads (it restored private attributes); retrain it with `mammocad train` on the same feature table"
+        )
+    raise ModelError(f"{root}: {MANIFEST_FILE} is missing; not a complete mammocad model directory")
+
+
+def _verified_files(root: Path) -> dict[str, bytes]:
+    """Read every file the manifest lists and check its SHA-256."""
+    manifest_path = root / MANIFEST_FILE
+    manifest = _parse_json(_read_bytes(manifest_path, _MAX_JSON_BYTES), manifest_path)
+    if not isinstance(manifest, dict) or manifest.get("format") != _MANIFEST_FORMAT:
+        raise ModelError(f"{manifest_path}: not a mammocad model manifest")
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise ModelError(
+            f"{manifest_path}: model format version {manifest.get('format_version')!r} is not supported "
+            f"(this mammocad reads version {FORMAT_VERSION})"
+        )
+    listed = manifest.get("files")
+    if not isinstance(listed, dict) or CONFIG_FILE not in listed or manifest.get("algorithm") != "sha256":
+        raise ModelError(f"{manifest_path}: must list {CONFIG_FILE} and the model's files with their SHA-256")
+    contents: dict[str, bytes] = {}
+    for name, expected in listed.items():
+        if (
+            not _FILE_NAME.fullmatch(name)
+            or name == MANIFEST_FILE
+            or not isinstance(expected, str)
+            or not re.fullmatch(r"[0-9a-f]{64}", expected)
+        ):
+            raise ModelError(f"{manifest_path}: malformed entry {name!r}: {expected!r}")
+        path = root / name
+        data = _read_bytes(path, _MAX_FILE_BYTES)
+        actual = _sha256(data)
+        if actual != expected:
+            raise ModelError(
+                f"{path}: SHA-256 {actual[:16]}... differs from the {expected[:16]}... recorded in "
+                f"{MANIFEST_FILE}; the file was modified, truncated or replaced — refusing to load the model"
+            )
+        contents[name] = data
+    return contents
+
+
+def _warn_versions(config: dict[str, Any], path: Path) -> None:
+    saved = config.get("versions")
+    if not isinstance(saved, dict) or not all(isinstance(v, str) for v in saved.values()):
+        raise ModelError(f"{path}: malformed model description ('versions' must map names to text)")
+    now = _versions()
+    changed = [
+        f"{pkg} {saved.get(pkg, 'unknown')} (now {now[pkg]})" for pkg in now if saved.get(pkg) != now[pkg]
+    ]
+    if changed:
+        warnings.warn(
+            f"{path}: saved with {', '.join(changed)}; its probabilities may differ from those measured "
+            "when it was saved (retrain it to be sure)",
+            ModelVersionWarning,
+            stacklevel=3,
+        )
 
 
 def load_model(model_dir: str | os.PathLike[str]) -> TrainedModel:
@@ -511,7 +1090,7 @@ def load_model(model_dir: str | os.PathLike[str]) -> TrainedModel:
     Parameters
     ----------
     model_dir : path
-        Directory holding ``model.json`` and ``weights.safetensors``.
+        Directory holding ``manifest.json``, ``model.json`` and the steps' files.
 
     Returns
     -------
@@ -520,66 +1099,72 @@ def load_model(model_dir: str | os.PathLike[str]) -> TrainedModel:
     Raises
     ------
     ModelError
-        If the directory or a file is missing, ``model.json`` is not a mammocad
-        model description of a known version, the weights file's SHA-256 differs
-        from the recorded one (tampered or truncated), or the weights cannot be
-        parsed.
+        Naming the file: the directory or a listed file is missing; a file's
+        SHA-256 differs from the manifest's (modified, truncated or replaced);
+        a file is not what it should be (invalid JSON, another format or
+        version, an unreadable skops or safetensors file); a skops file holds a
+        type outside the step's allow-list; a step is not a scaler followed by
+        a supported classifier; a hyper-parameter is invalid or not finite; an
+        instance attribute shadows a method; learned arrays are inconsistent;
+        ``feature_names`` do not match the model's input width (or the names it
+        was fitted on); or the model fails on a probe row. A directory of
+        mammocad 0.1 is refused with a request to retrain.
+
+    Warns
+    -----
+    ModelVersionWarning
+        When mammocad, scikit-learn, torch, skops or NumPy differ from the
+        versions that saved the model.
 
     Examples
     --------
     >>> model = load_model("models/calcification-sae")  # doctest: +SKIP
     >>> model.predict_proba_malignant(features)  # doctest: +SKIP
     """
-    from safetensors import SafetensorError
-    from safetensors.numpy import load
-
     root = Path(model_dir)
     if not root.is_dir():
         raise ModelError(f"{root}: no such model directory")
+    if not (root / MANIFEST_FILE).exists():
+        _refuse_without_manifest(root)
+    contents = _verified_files(root)
     config_path = root / CONFIG_FILE
-    if not config_path.is_file():
-        raise ModelError(f"{config_path}: missing; {root} is not a mammocad model directory")
-    try:
-        config = json.loads(config_path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise ModelError(f"{config_path}: not a mammocad model description (invalid JSON: {exc})") from None
+    config = _parse_json(contents[CONFIG_FILE], config_path)
     if not isinstance(config, dict) or config.get("format") != FORMAT_NAME:
         raise ModelError(f"{config_path}: not a mammocad model description (format is not {FORMAT_NAME!r})")
-    version = config.get("format_version")
-    if version != FORMAT_VERSION:
+    if config.get("format_version") != FORMAT_VERSION:
         raise ModelError(
-            f"{config_path}: model format version {version!r} is not supported "
+            f"{config_path}: model format version {config.get('format_version')!r} is not supported "
             f"(this mammocad reads version {FORMAT_VERSION})"
         )
-    try:
-        weights_info = config["weights"]
-        weights_path = root / Path(str(weights_info["file"])).name
-        expected = str(weights_info["sha256"])
-        feature_names = tuple(str(n) for n in config["feature_names"])
-        spec = config["estimator"]
-    except (KeyError, TypeError) as exc:
-        raise ModelError(f"{config_path}: malformed model description (missing {exc})") from None
-    if not weights_path.is_file():
-        raise ModelError(f"{weights_path}: weights file missing")
-    data = weights_path.read_bytes()
-    actual = hashlib.sha256(data).hexdigest()
-    if actual != expected:
-        raise ModelError(
-            f"{weights_path}: SHA-256 {actual[:16]}... differs from the {expected[:16]}... recorded in "
-            f"{CONFIG_FILE}; the file was modified, truncated or replaced — refusing to load it"
-        )
-    try:
-        arrays = load(data)
-    except (SafetensorError, ValueError, OSError) as exc:
-        raise ModelError(f"{weights_path}: not a readable safetensors file ({exc})") from None
-    if not (isinstance(spec, dict) and "$object" in spec):
-        raise ModelError(f"{config_path}: malformed model description (no estimator)")
+    names = config.get("feature_names")
+    entries = config.get("steps")
+    if not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+        raise ModelError(f"{config_path}: malformed model description ('feature_names' must list text)")
     if not isinstance(config.get("metadata", {}), dict):
         raise ModelError(f"{config_path}: malformed model description ('metadata' must be an object)")
-    estimator = _decode(spec, arrays, str(config_path))
-    n_in = getattr(estimator, "n_features_in_", None)
-    if n_in != len(feature_names):
-        raise ModelError(
-            f"{config_path}: {len(feature_names)} feature names for a model taking {n_in} features"
-        )
-    return TrainedModel(estimator=estimator, feature_names=feature_names, metadata=config)
+    if not (isinstance(entries, list) and entries and all(isinstance(e, dict) for e in entries)):
+        raise ModelError(f"{config_path}: malformed model description ('steps' must list the steps)")
+    _warn_versions(config, config_path)
+    steps: list[tuple[Any, Any]] = []
+    for entry in entries:
+        cls = _CLASSES_BY_NAME.get(entry.get("class")) if isinstance(entry.get("class"), str) else None
+        file = entry.get("file")
+        if cls is None:
+            raise ModelError(f"{config_path}: step class {entry.get('class')!r} is not one mammocad loads")
+        if not isinstance(file, str) or file not in contents or file == CONFIG_FILE:
+            raise ModelError(f"{config_path}: step file {file!r} is not listed in {MANIFEST_FILE}")
+        where = str(root / file)
+        if cls is StackedDenoisingAutoencoderClassifier:
+            est = _sae_from_payload(entry, contents[file], where)
+        else:
+            est = _skops_step(contents[file], cls, where)
+        steps.append((entry.get("name"), est))
+    if config.get("pipeline") is True:
+        _check_structure(steps, str(config_path))
+        estimator: Any = Pipeline(steps)
+    elif len(steps) == 1:
+        estimator = steps[0][1]
+    else:
+        raise ModelError(f"{config_path}: several steps but 'pipeline' is not true")
+    _check_model(estimator, tuple(names), str(root))
+    return TrainedModel(estimator=estimator, feature_names=tuple(names), metadata=config)

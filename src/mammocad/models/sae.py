@@ -17,10 +17,12 @@ random fraction of the inputs set to zero; or additive Gaussian noise) and
 learns to reconstruct the clean input. Both stages use the Adam optimiser.
 
 Speed: the forward and backward passes of the sigmoid layers are written out
-(no autograd graph per step), Adam runs as one fused kernel per step, and each
-epoch gathers its rows in one shuffled copy (with the whole epoch's corruption
-drawn in one call) that mini-batches slice. The arithmetic is that of the
-autograd version to float32 rounding.
+(:func:`_autoencoder_gradients`, :func:`_stack_gradients`: no autograd graph per
+step), Adam runs as one fused kernel per step, and each epoch gathers its rows in
+one shuffled copy (with the whole epoch's corruption drawn in one call) that
+mini-batches slice. The written-out gradients are checked against central finite
+differences in float64, as scikit-learn checks its ``MLPClassifier``
+(``tests/models/test_sae.py::test_gradients_match_finite_differences``).
 
 Reproducibility: every random choice (weight initialisation, corruption,
 mini-batch order, the validation split) draws from a :class:`torch.Generator` or
@@ -37,6 +39,7 @@ import time
 from typing import Any
 
 import numpy as np
+from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import train_test_split
 from sklearn.utils.multiclass import check_classification_targets
@@ -50,14 +53,81 @@ _NOISES = ("masking", "gaussian")
 _DEVICES = ("cpu", "cuda", "auto")
 
 
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    # Split by sign so that exp never overflows.
-    out = np.empty_like(z)
-    pos = z >= 0
-    out[pos] = 1.0 / (1.0 + np.exp(-z[pos]))
-    ez = np.exp(z[~pos])
-    out[~pos] = ez / (1.0 + ez)
-    return out
+def _autoencoder_gradients(noisy: Any, clean: Any, w1: Any, b1: Any, w2: Any, b2: Any) -> Any:
+    """Loss and gradients of one denoising autoencoder on a mini-batch (Eq. 1-3).
+
+    Forward: ``code = sigmoid(noisy @ w1.T + b1)``, ``recon = sigmoid(code @ w2.T + b2)``.
+    The minimised loss is the batch mean of ``1/2 ||recon - clean||^2``; its gradients
+    with respect to ``w1, b1, w2, b2`` are written into their ``.grad`` tensors.
+
+    Returns
+    -------
+    torch.Tensor
+        The batch *sum* of ``1/2 ||recon - clean||^2`` (0-d), for the loss curve.
+    """
+    import torch
+
+    m = clean.shape[0]
+    code = torch.sigmoid(torch.addmm(b1, noisy, w1.T))
+    recon = torch.sigmoid(torch.addmm(b2, code, w2.T))
+    diff = recon - clean
+    loss_sum = 0.5 * diff.square().sum()
+    # d loss / d pre-activations (loss = mean over the batch), then the chain rule down.
+    d2 = diff.mul_(recon * (1.0 - recon)).div_(m)
+    torch.mm(d2.T, code, out=w2.grad)
+    torch.sum(d2, dim=0, out=b2.grad)
+    d1 = (d2 @ w2).mul_(code * (1.0 - code))
+    torch.mm(d1.T, noisy, out=w1.grad)
+    torch.sum(d1, dim=0, out=b1.grad)
+    return loss_sum
+
+
+def _stack_forward(x: Any, weights: list[Any], biases: list[Any]) -> list[Any]:
+    """Activations of the sigmoid stack, input first and the softmax layer's logits last."""
+    import torch
+
+    acts = [x]
+    for w, b in zip(weights[:-1], biases[:-1], strict=True):
+        acts.append(torch.sigmoid(torch.addmm(b, acts[-1], w.T)))
+    acts.append(torch.addmm(biases[-1], acts[-1], weights[-1].T))
+    return acts
+
+
+def _cross_entropy_sum(logits: Any, target: Any) -> tuple[Any, Any]:
+    """Summed softmax cross-entropy of integer targets, and the log-probabilities."""
+    import torch
+
+    logp = torch.log_softmax(logits, dim=1)
+    return -logp.gather(1, target[:, None]).sum(), logp
+
+
+def _stack_gradients(x: Any, target: Any, weights: list[Any], biases: list[Any]) -> Any:
+    """Loss and gradients of the whole stack + softmax on a mini-batch (fine-tuning).
+
+    The minimised loss is the batch mean of the softmax cross-entropy of ``target``
+    (class indices); its gradients with respect to every weight and bias are written
+    into their ``.grad`` tensors.
+
+    Returns
+    -------
+    torch.Tensor
+        The batch *sum* of the cross-entropy (0-d), for the loss curve.
+    """
+    import torch
+
+    acts = _stack_forward(x, weights, biases)
+    loss_sum, logp = _cross_entropy_sum(acts[-1], target)
+    # d mean-CE / d logits = (softmax - onehot) / m
+    delta = logp.exp_()
+    delta[torch.arange(x.shape[0], device=x.device), target] -= 1.0
+    delta.div_(x.shape[0])
+    for j in range(len(weights) - 1, -1, -1):
+        torch.mm(delta.T, acts[j], out=weights[j].grad)
+        torch.sum(delta, dim=0, out=biases[j].grad)
+        if j:
+            h = acts[j]
+            delta = (delta @ weights[j]).mul_(h * (1.0 - h))
+    return loss_sum
 
 
 def _check_finite(X: Any, where: str) -> None:
@@ -381,8 +451,8 @@ class StackedDenoisingAutoencoderClassifier(ClassifierMixin, BaseEstimator):
     ) -> list[float]:
         """Train one denoising autoencoder (Eq. 1-3) by mini-batch Adam.
 
-        Forward and backward passes are written out (two sigmoid layers, squared
-        error): no autograd graph is built per step. The rows are gathered once per
+        Forward and backward passes are written out (:func:`_autoencoder_gradients`):
+        no autograd graph is built per step. The rows are gathered once per
         epoch in a random order and the corruption of the whole epoch is drawn in
         one call; mini-batches are then contiguous slices of both.
         """
@@ -401,20 +471,9 @@ class StackedDenoisingAutoencoderClassifier(ClassifierMixin, BaseEstimator):
                 noisy_all = self._corrupt(clean_all, gen)
                 total = torch.zeros((), dtype=torch.float64, device=device)
                 for start in range(0, n, size):
-                    clean = clean_all[start : start + size]
-                    noisy = noisy_all[start : start + size]
-                    m = clean.shape[0]
-                    code = torch.sigmoid(torch.addmm(b1, noisy, w1.T))
-                    recon = torch.sigmoid(torch.addmm(b2, code, w2.T))
-                    diff = recon - clean
-                    total += 0.5 * diff.square().sum()  # Eq. 3, summed over the batch
-                    # d loss / d pre-activations, loss = mean over the batch
-                    d2 = diff.mul_(recon * (1.0 - recon)).div_(m)
-                    torch.mm(d2.T, code, out=w2.grad)
-                    torch.sum(d2, dim=0, out=b2.grad)
-                    d1 = (d2 @ w2).mul_(code * (1.0 - code))
-                    torch.mm(d1.T, noisy, out=w1.grad)
-                    torch.sum(d1, dim=0, out=b1.grad)
+                    total += _autoencoder_gradients(
+                        noisy_all[start : start + size], clean_all[start : start + size], w1, b1, w2, b2
+                    )
                     opt.step()
                 curve.append(float(total) / n)
                 if self.verbose:
@@ -446,31 +505,18 @@ class StackedDenoisingAutoencoderClassifier(ClassifierMixin, BaseEstimator):
     ) -> None:
         """Fine-tune the whole stack with the softmax cross-entropy.
 
-        Forward and backward passes of the sigmoid stack are written out (no
-        autograd graph per step); the validation loss is computed once per epoch.
+        Forward and backward passes of the sigmoid stack are written out
+        (:func:`_stack_gradients`: no autograd graph per step); the validation loss
+        is computed once per epoch.
         """
         import torch
 
         params = [p.to(device).clone() for layer in encoders for p in layer]
         weights, biases = params[0::2], params[1::2]
         opt = self._adam(params, self.learning_rate)
-        n_classes = weights[-1].shape[0]
-
-        def forward(x: Any) -> list[Any]:
-            acts = [x]
-            for w, b in zip(weights[:-1], biases[:-1], strict=True):
-                acts.append(torch.sigmoid(torch.addmm(b, acts[-1], w.T)))
-            acts.append(torch.addmm(biases[-1], acts[-1], weights[-1].T))  # logits
-            return acts
-
-        def cross_entropy_sum(logits: Any, target: Any) -> Any:
-            logp = torch.log_softmax(logits, dim=1)
-            return -logp.gather(1, target[:, None]).sum(), logp
-
         data = xt.to(device)
         n = data.shape[0]
         target = torch.as_tensor(y_tr, dtype=torch.long, device=device)
-        eye = torch.eye(n_classes, dtype=data.dtype, device=device)
         if X_val is not None:
             val_x = torch.as_tensor(X_val, dtype=torch.float32, device=device)
             val_y = torch.as_tensor(y_val, dtype=torch.long, device=device)
@@ -486,22 +532,13 @@ class StackedDenoisingAutoencoderClassifier(ClassifierMixin, BaseEstimator):
                 x_all, t_all = data[order], target[order]
                 total = torch.zeros((), dtype=torch.float64, device=device)
                 for start in range(0, n, size):
-                    x, t = x_all[start : start + size], t_all[start : start + size]
-                    acts = forward(x)
-                    loss_sum, logp = cross_entropy_sum(acts[-1], t)
-                    total += loss_sum
-                    # d mean-CE / d logits = (softmax - onehot) / m
-                    delta = logp.exp_().sub_(eye[t]).div_(x.shape[0])
-                    for j in range(len(weights) - 1, -1, -1):
-                        torch.mm(delta.T, acts[j], out=weights[j].grad)
-                        torch.sum(delta, dim=0, out=biases[j].grad)
-                        if j:
-                            h = acts[j]
-                            delta = (delta @ weights[j]).mul_(h * (1.0 - h))
+                    total += _stack_gradients(
+                        x_all[start : start + size], t_all[start : start + size], weights, biases
+                    )
                     opt.step()
                 self.loss_curve_.append(float(total) / n)
                 if X_val is not None:
-                    val_sum, _ = cross_entropy_sum(forward(val_x)[-1], val_y)
+                    val_sum, _ = _cross_entropy_sum(_stack_forward(val_x, weights, biases)[-1], val_y)
                     monitored = float(val_sum) / val_y.shape[0]
                     self.validation_loss_curve_.append(monitored)
                 else:
@@ -534,7 +571,7 @@ class StackedDenoisingAutoencoderClassifier(ClassifierMixin, BaseEstimator):
         X = validate_data(self, X, dtype=np.float64, reset=False)
         h = X
         for w, b in zip(self.coefs_[:-1], self.intercepts_[:-1], strict=True):
-            h = _sigmoid(h @ w.astype(np.float64) + b.astype(np.float64))
+            h = expit(h @ w.astype(np.float64) + b.astype(np.float64))
         return h @ self.coefs_[-1].astype(np.float64) + self.intercepts_[-1].astype(np.float64)
 
     def decision_function(self, X: Any) -> np.ndarray:

@@ -10,7 +10,9 @@ splitting them would flatter the score).
 
 from __future__ import annotations
 
+import numbers
 import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,16 +71,21 @@ def check_training_data(X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
     Raises
     ------
     ModelError
-        On NaN/inf features (naming rows and columns), mismatched lengths, an
-        empty matrix or a single class.
+        On NaN/inf features (naming rows and columns), a feature column whose
+        spread overflows float64 (e.g. values near 1e308, naming the column),
+        mismatched lengths, an empty matrix or a single class.
     """
     _check_finite(X, "training data")
-    X_arr = np.asarray(X, dtype=np.float64)
+    try:
+        X_arr = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ModelError(f"training data: feature values are not numeric ({exc})") from None
     y_arr = np.asarray(y)
     if X_arr.ndim != 2 or X_arr.shape[0] == 0 or X_arr.shape[1] == 0:
         raise ModelError(f"training data: expected a non-empty 2-D feature matrix, got shape {X_arr.shape}")
     if y_arr.shape != (X_arr.shape[0],):
         raise ModelError(f"training data: {X_arr.shape[0]} feature rows but labels of shape {y_arr.shape}")
+    _check_scalable(X_arr, getattr(X, "columns", None))
     classes = np.unique(y_arr)
     if classes.size < 2:
         raise ModelError(
@@ -86,6 +93,56 @@ def check_training_data(X: Any, y: Any) -> tuple[np.ndarray, np.ndarray]:
             "training needs both benign and malignant lesions (at least 2 classes)"
         )
     return X_arr, y_arr
+
+
+def _check_scalable(X: np.ndarray, columns: Any) -> None:
+    """Refuse columns whose range or variance overflows float64 (the scalers would give inf/NaN)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        spread = np.ptp(X, axis=0)
+        variance = np.var(X, axis=0)
+    bad = np.flatnonzero(~(np.isfinite(spread) & np.isfinite(variance)))
+    if bad.size:
+        names = [str(columns[j]) if columns is not None else f"column {j}" for j in bad[:10]]
+        peak = float(np.max(np.abs(X[:, bad])))
+        raise ModelError(
+            f"training data: feature {', '.join(names)}{' ...' if bad.size > 10 else ''} holds values too "
+            f"large to scale (|x| up to {peak:.3g}: its range or variance overflows float64); "
+            "check how the column was measured or rescale it"
+        )
+
+
+def _check_int(value: Any, name: str, *, minimum: int) -> int:
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or int(value) < minimum:
+        raise ModelError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _check_arguments(n_splits: Any, random_state: Any, n_jobs: Any, grid: Any) -> None:
+    _check_int(n_splits, "n_splits", minimum=2)
+    if random_state is not None:
+        if (
+            not isinstance(random_state, numbers.Integral)
+            or isinstance(random_state, bool)
+            or not 0 <= int(random_state) < 2**32
+        ):
+            raise ModelError(f"random_state must be None or an integer in [0, 2**32), got {random_state!r}")
+    if n_jobs is not None and (
+        not isinstance(n_jobs, numbers.Integral) or isinstance(n_jobs, bool) or int(n_jobs) == 0
+    ):
+        raise ModelError(
+            f"n_jobs must be a positive number of parallel fits (or -1 for every core), got {n_jobs!r}"
+        )
+    if grid is not None:
+        if not isinstance(grid, Mapping) or not grid:
+            raise ModelError(f"grid must be a non-empty mapping of parameter name to values, got {grid!r}")
+        for key, values in grid.items():
+            if (
+                not isinstance(key, str)
+                or isinstance(values, str)
+                or not isinstance(values, Sequence)
+                or len(values) == 0
+            ):
+                raise ModelError(f"grid: {key!r} must map a parameter name to a non-empty list of values")
 
 
 def _n_splits_for(y: np.ndarray, groups: np.ndarray, n_splits: int) -> int:
@@ -136,7 +193,10 @@ def select_model(
     ------
     ModelError
         On bad training data (see :func:`check_training_data`), an unknown
-        model, or fewer than 2 patients per class.
+        model, an invalid argument (``n_splits`` < 2, ``n_jobs`` = 0, a
+        ``random_state`` that is not a seed, an empty or malformed ``grid``;
+        the message names it), a grid parameter the model does not have, or
+        fewer than 2 patients per class.
 
     Examples
     --------
@@ -146,6 +206,13 @@ def select_model(
     >>> result.cv_scores.shape
     (5,)
     """
+    _check_arguments(n_splits, random_state, n_jobs, grid)
+    model = make_model(name, random_state=random_state)
+    search_grid = grid if grid is not None else param_grid(name)
+    valid = model.get_params(deep=True)
+    unknown = sorted(set(search_grid) - set(valid))
+    if unknown:
+        raise ModelError(f"grid: model {name!r} has no parameter(s) {unknown}")
     X_arr, y_arr = check_training_data(X, y)
     if groups is None:
         groups_arr = np.arange(y_arr.size)
@@ -153,8 +220,6 @@ def select_model(
         groups_arr = np.asarray(groups)
         if groups_arr.shape != y_arr.shape:
             raise ModelError(f"groups: expected {y_arr.size} patient ids, got shape {groups_arr.shape}")
-    if n_splits < 2:
-        raise ModelError(f"n_splits must be at least 2, got {n_splits}")
     usable = _n_splits_for(y_arr, groups_arr, n_splits)
     if usable < 2:
         raise ModelError(
@@ -170,16 +235,23 @@ def select_model(
         )
     cv = StratifiedGroupKFold(n_splits=usable, shuffle=True, random_state=random_state)
     search = GridSearchCV(
-        make_model(name, random_state=random_state),
-        grid if grid is not None else param_grid(name),
+        model,
+        {key: list(values) for key, values in search_grid.items()},
         scoring="accuracy",
         cv=cv,
         refit=True,
         n_jobs=n_jobs,
         error_score="raise",
     )
-    # Feature names (when X is a DataFrame) are kept for the fitted pipeline.
-    search.fit(X if hasattr(X, "columns") else X_arr, y_arr, groups=groups_arr)
+    try:
+        # Feature names (when X is a DataFrame) are kept for the fitted pipeline.
+        search.fit(X if hasattr(X, "columns") else X_arr, y_arr, groups=groups_arr)
+    except ModelError:
+        raise
+    except ValueError as exc:  # a grid value the estimator refuses, more neighbours than rows ...
+        raise ModelError(
+            f"grid: model {name!r} cannot be fitted with these settings on these folds ({exc})"
+        ) from None
     best = search.best_index_
     scores = np.array([search.cv_results_[f"split{i}_test_score"][best] for i in range(usable)])
     return SelectionResult(
