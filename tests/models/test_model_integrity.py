@@ -131,7 +131,7 @@ def test_missing_listed_file_and_missing_manifest(tmp_path: Path, models) -> Non
     [
         ("not json {", "invalid JSON"),
         ('{"a": ' * 100_000 + "1" + "}" * 100_000, "invalid JSON"),
-        ("[1, 2]", "not a mammocad model manifest"),
+        ("[1, 2]", "format is not 'mammocad-model-manifest'"),
         ({"format_version": 99}, "version 99 is not supported"),
         ({"files": {"../outside.json": "0" * 64}}, "malformed entry '../outside.json'"),
         ({"files": {"model.json": "xyz"}}, "malformed entry 'model.json'"),
