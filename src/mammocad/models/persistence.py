@@ -31,9 +31,10 @@ arrays of consistent shapes and finite values (KNN's ``n_neighbors`` at most its
 training rows, tree nodes that point forward inside their tree, ...), the
 feature names against the model's input width, and finally one prediction on a
 probe row (the allow-list and these checks: :mod:`mammocad.models._integrity`).
-Any failure is a :class:`~mammocad.errors.ModelError` naming the file. A model written by other versions of mammocad or of its libraries loads
-with a :class:`ModelVersionWarning`. Directories of mammocad 0.1 (format 1) are
-refused with a request to retrain.
+Any failure is a :class:`~mammocad.errors.ModelError` naming the file. A model
+written by other versions of mammocad or of its libraries loads with a
+:class:`ModelVersionWarning`. Directories of mammocad 0.1 (format 1) are refused
+with a request to retrain.
 """
 
 from __future__ import annotations
