@@ -235,3 +235,16 @@ def test_huge_finite_values_give_a_probability_or_a_clean_error(tmp_path: Path, 
         assert "feature values" in str(exc)
     else:
         assert np.isfinite(p).all() and 0 <= p[0] <= 1
+
+
+def test_a_failed_write_names_the_file(tmp_path: Path, fitted, monkeypatch) -> None:
+    import errno
+
+    from mammocad.models import persistence
+
+    def full_disk(path, data):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(persistence, "atomic_write_bytes", full_disk)
+    with pytest.raises(ModelError, match=r"scale\.skops: cannot write the model \(No space left on device\)"):
+        save_model(tmp_path / "m", fitted["lda"], feature_names=NAMES)
