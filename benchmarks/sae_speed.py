@@ -9,12 +9,19 @@ early stopping) is timed on the same data as the reference; ratios are reported.
 torch sees a GPU the same fit is also timed with ``device="auto"``.
 
     OMP_NUM_THREADS=1 python benchmarks/sae_speed.py --skip-grid
+    OMP_NUM_THREADS=1 python benchmarks/sae_speed.py --skip-grid --threads 1 --repeats 7 \
+        --before /tmp/sae_before.py --out benchmarks/results/sae_speed_before_after.json
     OMP_NUM_THREADS=1 python benchmarks/sae_speed.py --batch-size 128 --out benchmarks/results/sae_speed_bs128.json
 
 The fit is timed with 2 torch threads, then 1 (``--threads``); the grid runs 2
 parallel fits of 1 thread each (``--grid-jobs``), i.e. the 2 cores. The 1-minute load
 average is recorded: on a shared machine the 2-thread timing is at the mercy of other
 processes (OpenMP threads spin-wait for each other).
+
+``--before PATH`` (a copy of an earlier ``src/mammocad/models/sae.py``) also times that
+version's ``(400, 400)`` fit, alternating with the current one in the same process
+(before, after, before, after ...), and reports the median of the paired ratios
+after ÷ before: on a shared machine the load moves both arms of a pair alike.
 
 Writes benchmarks/results/sae_speed.json.
 """
@@ -65,6 +72,7 @@ def main() -> int:
     parser.add_argument(
         "--batch-size", type=int, default=None, help="SAE batch size (default: the estimator's)"
     )
+    parser.add_argument("--before", default=None, help="an earlier sae.py to time side by side")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "sae_speed.json"))
     args = parser.parse_args()
 
@@ -134,6 +142,38 @@ def main() -> int:
             "median_s": statistics.median(other_times),
         }
     torch.set_num_threads(thread_counts[0])
+    if args.before is not None:
+        import importlib.util
+
+        spec = importlib.util.spec_from_file_location("sae_before", args.before)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        Before = module.StackedDenoisingAutoencoderClassifier
+
+        def fit_before():
+            return make_pipeline(
+                MinMaxScaler(), Before(hidden_layer_sizes=(400, 400), random_state=0, **batch)
+            ).fit(X, y)
+
+        pairs = []
+        for _ in range(args.repeats):
+            (t_before,), old = timed(fit_before, 1)
+            (t_after,), new = timed(fit_sae, 1)
+            pairs.append((t_before, t_after))
+        ratios = [a / b for b, a in pairs]
+        result["before_after_same_process"] = {
+            "before": args.before,
+            "torch_threads": torch.get_num_threads(),
+            "before_seconds": [b for b, _ in pairs],
+            "after_seconds": [a for _, a in pairs],
+            "before_median_s": statistics.median(b for b, _ in pairs),
+            "after_median_s": statistics.median(a for _, a in pairs),
+            "paired_ratios_after_over_before": ratios,
+            "median_ratio_after_over_before": statistics.median(ratios),
+            "max_abs_probability_difference": float(
+                np.abs(old.predict_proba(X) - new.predict_proba(X)).max()
+            ),
+        }
     if torch.cuda.is_available():
         gpu_times, gpu = timed(lambda: fit_sae("auto"), args.repeats)
         result["sae_400_400_fit_gpu"] = {
