@@ -34,24 +34,57 @@ F = TypeVar("F", bound=Callable[..., Any])
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or summaries.")]
 
 
+#: Set to 1 to see the traceback of an unexpected error instead of its one-line summary.
+DEBUG_ENV = "MAMMOCAD_DEBUG"
+
+
+def _one_line(text: object, limit: int = 500) -> str:
+    """``text`` on one line (whitespace runs collapsed), cut at ``limit`` characters."""
+    line = " ".join(str(text).split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def fail(message: object, code: int = 1) -> typer.Exit:
+    """Print ``error: message`` (one line) on stderr; return the :class:`typer.Exit` to raise."""
+    typer.echo(f"error: {_one_line(message)}", err=True)
+    return typer.Exit(code=code)
+
+
 def guarded(func: F) -> F:
-    """Turn a :class:`MammocadError` or an ``OSError`` into ``error: ...`` on stderr and exit code 1."""
+    """Turn any error into one ``error: ...`` line on stderr and exit code 1 (130 on Ctrl+C).
+
+    :class:`MammocadError` and ``OSError`` messages name the file, row or option at
+    fault. Anything else is a defect of mammocad: it is summarised in one line as
+    well (its type and message; the traceback with ``MAMMOCAD_DEBUG=1``), so that
+    no traceback reaches a user.
+    """
+    import os
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
+        except (typer.Exit, typer.Abort):
+            raise
         except MammocadError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(code=1) from None
+            raise fail(exc) from None
         except OSError as exc:
             # The file system said no (permissions, a full disk, a folder where a file
             # should be): the message names the path.
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(code=1) from None
+            raise fail(exc) from None
         except KeyboardInterrupt:
-            typer.echo("error: interrupted", err=True)
-            raise typer.Exit(code=130) from None
+            raise fail("interrupted", code=130) from None
+        except MemoryError:
+            raise fail(
+                f"{func.__name__}: out of memory; the input is too large for this computer's memory"
+            ) from None
+        except Exception as exc:
+            if os.environ.get(DEBUG_ENV, "") not in ("", "0"):
+                raise
+            raise fail(
+                f"{func.__name__}: unexpected {type(exc).__name__}: {exc} "
+                f"(a defect of mammocad; run with {DEBUG_ENV}=1 for the traceback and report it)"
+            ) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -529,12 +562,30 @@ def serve(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``mammocad`` console script."""
+    """Entry point of the ``mammocad`` console script.
+
+    A command line that does not parse (an unknown command or option, a value of
+    the wrong type or out of range) ends, like every other bad input, in one
+    ``error: ...`` line naming the option, and exit code 1.
+    """
+    args = sys.argv[1:] if argv is None else list(argv)
     try:
-        app(args=argv, standalone_mode=True)
-    except SystemExit as exc:
-        return int(exc.code or 0) if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    return 0
+        result = app(args=args, standalone_mode=False, prog_name="mammocad")
+    except typer.TyperException as exc:  # click's usage errors, as typer re-exports them
+        if type(exc).__name__ == "NoArgsIsHelpError":  # a bare group: its help (rich prints it itself)
+            if exc.format_message():
+                typer.echo(exc.format_message())
+            return 0
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        fail(f"{exc.format_message()}{hint}")
+        return 1
+    except (typer.Abort, KeyboardInterrupt):
+        fail("interrupted")
+        return 130
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    return result if isinstance(result, int) else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

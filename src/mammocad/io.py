@@ -33,6 +33,12 @@ __all__ = [
     "normalise",
     "to_uint8",
     "SUPPORTED_SUFFIXES",
+    "DEFAULT_MAX_PIXELS",
+    "MAX_PIXELS_ENV",
+    "MIN_IMAGE_SIDE",
+    "PIXEL_SPACING_RANGE_MM",
+    "pixel_limit",
+    "check_pixel_spacing",
 ]
 
 DICOM_SUFFIXES = (".dcm", ".dicom", ".dic")
@@ -42,6 +48,89 @@ SUPPORTED_SUFFIXES = DICOM_SUFFIXES + PGM_SUFFIXES + RASTER_SUFFIXES
 
 #: Pixel edge of the mini-MIAS films, in millimetres.
 MIAS_PIXEL_SPACING_MM = 0.2
+
+#: Largest image :func:`read_mammogram` decodes by default, in pixels (rows x columns x
+#: frames): 64 MP, five times a full-field digital mammogram. Checked from the file's
+#: header before any pixel is decoded.
+DEFAULT_MAX_PIXELS = 64_000_000
+#: Environment variable that sets another limit (a whole number of pixels).
+MAX_PIXELS_ENV = "MAMMOCAD_MAX_PIXELS"
+#: Smallest side, in pixels, of an image :func:`normalise` brings to the analysis grid.
+MIN_IMAGE_SIDE = 32
+#: Plausible pixel edge of a mammogram, in millimetres (from 10 micrometres to 1 mm).
+PIXEL_SPACING_RANGE_MM = (0.01, 1.0)
+#: Most bytes of a deflated DICOM data set read before its pixel data (its header).
+_MAX_DICOM_HEADER_BYTES = 16 * 2**20
+
+
+def pixel_limit() -> int:
+    """The pixel limit in force: ``$MAMMOCAD_MAX_PIXELS`` if set, else :data:`DEFAULT_MAX_PIXELS`.
+
+    Raises
+    ------
+    ImageReadError
+        If the environment variable is set but is not a positive whole number.
+    """
+    text = os.environ.get(MAX_PIXELS_ENV, "").strip()
+    if not text:
+        return DEFAULT_MAX_PIXELS
+    try:
+        value = int(text.replace("_", ""))
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise ImageReadError(f"{MAX_PIXELS_ENV}={text!r}: expected a positive whole number of pixels")
+    return value
+
+
+def check_pixel_spacing(value: object, *, where: str = "pixel spacing") -> float:
+    """Return ``value`` as a float if it is a plausible pixel edge in millimetres.
+
+    Parameters
+    ----------
+    value : float
+        The pixel spacing, in millimetres.
+    where : str
+        How the error names the value: an option, a file, a table row
+        (``"--pixel-spacing"``, ``"lesions.csv: line 3: pixel_spacing_mm"``).
+
+    Raises
+    ------
+    ImageReadError
+        If ``value`` is not a finite number within :data:`PIXEL_SPACING_RANGE_MM`.
+
+    Examples
+    --------
+    >>> check_pixel_spacing(0.2)
+    0.2
+    """
+    low, high = PIXEL_SPACING_RANGE_MM
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ImageReadError(f"{where}: expected a number of millimetres, got {value!r}") from None
+    if not (math.isfinite(number) and low <= number <= high):
+        raise ImageReadError(
+            f"{where}: {number:g} mm is outside the plausible range of pixel spacings, {low:g}-{high:g} mm"
+        )
+    return number
+
+
+def _plausible_spacing(value: float) -> bool:
+    return PIXEL_SPACING_RANGE_MM[0] <= value <= PIXEL_SPACING_RANGE_MM[1]
+
+
+def _check_pixel_count(path: Path, rows: int, cols: int, frames: int, limit: int) -> None:
+    """Refuse an image before decoding it if it is empty or larger than ``limit`` pixels."""
+    if rows <= 0 or cols <= 0 or frames <= 0:
+        raise ImageReadError(f"{path}: image has no pixels ({cols}x{rows}, {frames} frame(s))")
+    count = rows * cols * frames
+    if count > limit:
+        frames_text = f" x {frames} frames" if frames != 1 else ""
+        raise ImageReadError(
+            f"{path}: image of {cols}x{rows}{frames_text} pixels ({count / 1e6:.1f} MP) is larger than the "
+            f"limit of {limit / 1e6:g} MP; set {MAX_PIXELS_ENV} to a larger number of pixels to read it"
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -166,6 +255,26 @@ class ROI:
             )
         return slice(r0, r1), slice(c0, c1)
 
+    def check_size(self, shape: tuple[int, ...]) -> ROI:
+        """Return the ROI if its radius does not exceed the diagonal of an image of ``shape``.
+
+        A larger circle holds the whole image many times over: it is a typing slip
+        (``1e7`` for ``100``), and would make the work drawn around it unbounded.
+
+        Raises
+        ------
+        ROIError
+            If the radius exceeds the image diagonal.
+        """
+        rows, cols = int(shape[0]), int(shape[1])
+        diagonal = math.hypot(rows, cols)
+        if self.radius > diagonal:
+            raise ROIError(
+                f"ROI radius {self.radius:g} pixels exceeds the diagonal of the {cols}x{rows} image "
+                f"({diagonal:.0f} pixels)"
+            )
+        return self
+
     def overlaps(self, shape: tuple[int, ...]) -> bool:
         """Whether any pixel centre of an image of ``shape`` lies in the disc."""
         rows, cols = int(shape[0]), int(shape[1])
@@ -195,6 +304,7 @@ def read_mammogram(
     pixel_spacing_mm: float | None = None,
     laterality: str | None = None,
     view: str | None = None,
+    max_pixels: int | None = None,
 ) -> Mammogram:
     """Read a mammogram from a DICOM, PGM, PNG, TIFF or JPEG file.
 
@@ -211,7 +321,12 @@ def read_mammogram(
         read as DICOM if it carries the DICOM preamble.
     pixel_spacing_mm, laterality, view : optional
         Values to use where the file does not carry them (given values win over
-        DICOM attributes only where those are absent).
+        DICOM attributes only where those are absent, or where the file's spacing
+        lies outside :data:`PIXEL_SPACING_RANGE_MM`).
+    max_pixels : int, optional
+        Largest image to decode, in pixels (rows x columns x frames), checked from
+        the header before decoding; default :func:`pixel_limit` (64 MP, or
+        ``$MAMMOCAD_MAX_PIXELS``).
 
     Returns
     -------
@@ -221,8 +336,9 @@ def read_mammogram(
     ------
     ImageReadError
         If the file is missing, empty, truncated, of an unknown type, colour, of an
-        unsupported bit depth, or its pixel data cannot be decoded. The message
-        names the file.
+        unsupported bit depth, larger than ``max_pixels``, its pixel data cannot be
+        decoded, or a pixel spacing (given, or the file's where none is given) lies
+        outside :data:`PIXEL_SPACING_RANGE_MM`. The message names the file.
 
     Examples
     --------
@@ -241,26 +357,36 @@ def read_mammogram(
     ((64, 48), dtype('uint16'), 3071, 0.2)
     """
     p = Path(path)
+    limit = pixel_limit() if max_pixels is None else int(max_pixels)
+    given = (
+        None
+        if pixel_spacing_mm is None
+        else check_pixel_spacing(pixel_spacing_mm, where=f"{p}: given pixel spacing")
+    )
     if not p.is_file():
         raise ImageReadError(f"{p}: no such file")
     if p.stat().st_size == 0:
         raise ImageReadError(f"{p}: file is empty")
     suffix = p.suffix.lower()
     if suffix in DICOM_SUFFIXES or (suffix == "" and _has_dicom_preamble(p)):
-        mg = _read_dicom(p)
+        mg = _read_dicom(p, limit)
     elif suffix in PGM_SUFFIXES:
-        mg = Mammogram(_read_pgm(p), source=str(p))
+        mg = Mammogram(_read_pgm(p, limit), source=str(p))
     elif suffix in RASTER_SUFFIXES:
-        mg = Mammogram(_read_raster(p), source=str(p))
+        mg = Mammogram(_read_raster(p, limit), source=str(p))
     else:
         raise ImageReadError(
             f"{p}: unknown image type {suffix or '(no suffix)'!r}; "
             f"expected one of {', '.join(SUPPORTED_SUFFIXES)}"
         )
-    if pixel_spacing_mm is not None and mg.pixel_spacing_mm is None:
-        if not (math.isfinite(pixel_spacing_mm) and pixel_spacing_mm > 0):
-            raise ImageReadError(f"{p}: pixel spacing must be > 0 mm, got {pixel_spacing_mm}")
-        mg = mg.replace(pixel_spacing_mm=float(pixel_spacing_mm))
+    if mg.pixel_spacing_mm is not None and given is None and not _plausible_spacing(mg.pixel_spacing_mm):
+        low, high = PIXEL_SPACING_RANGE_MM
+        raise ImageReadError(
+            f"{p}: the file's pixel spacing {mg.pixel_spacing_mm:g} mm is outside the plausible range "
+            f"{low:g}-{high:g} mm; give the pixel spacing to use instead"
+        )
+    if given is not None and (mg.pixel_spacing_mm is None or not _plausible_spacing(mg.pixel_spacing_mm)):
+        mg = mg.replace(pixel_spacing_mm=given)
     if laterality is not None and mg.laterality is None:
         mg = mg.replace(laterality=laterality)
     if view is not None and mg.view is None:
@@ -274,7 +400,7 @@ def _has_dicom_preamble(path: Path) -> bool:
     return len(head) == 132 and head[128:132] == b"DICM"
 
 
-def _read_pgm(path: Path) -> np.ndarray:
+def _read_pgm(path: Path, limit: int) -> np.ndarray:
     """Read a binary (P5) or ASCII (P2) PGM, 8- or 16-bit; refuse truncated files.
 
     Pillow parses the header and decodes ASCII values; a binary raster is read where
@@ -298,6 +424,7 @@ def _read_pgm(path: Path) -> np.ndarray:
         raise ImageReadError(f"{path}: malformed or truncated PGM header ({exc})") from None
     with im:
         (width, height), tile = im.size, im.tile[0]
+        _check_pixel_count(path, height, width, 1, limit)
         # Pillow's PPM tile carries maxval where it is neither 255 nor 65535.
         maxval = tile.args[1] if isinstance(tile.args, tuple) else 255 if tile.args == "L" else 65535
         if magic == b"P5":
@@ -325,18 +452,26 @@ def _read_pgm(path: Path) -> np.ndarray:
     return values.astype(np.uint8 if maxval < 256 else np.uint16)
 
 
-def _read_raster(path: Path) -> np.ndarray:
+def _read_raster(path: Path, limit: int) -> np.ndarray:
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(path) as im:
+        with Image.open(path) as im:  # reads the header only
+            _check_pixel_count(path, im.height, im.width, 1, limit)
             im.load()
             mode = im.mode
             arr = np.asarray(im)
+    except ImageReadError:
+        raise
+    except Image.DecompressionBombError:
+        raise ImageReadError(
+            f"{path}: image is larger than Pillow's decompression-bomb limit "
+            f"({Image.MAX_IMAGE_PIXELS} pixels); refusing to decode it"
+        ) from None
     except UnidentifiedImageError:
         raise ImageReadError(f"{path}: not a readable {path.suffix} image") from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageReadError(f"{path}: cannot decode image ({exc})") from None
+    except (OSError, SyntaxError, ValueError, MemoryError) as exc:
+        raise ImageReadError(f"{path}: cannot decode image ({type(exc).__name__}: {exc})") from None
     if arr.ndim == 3:
         # Colour channels only: drop alpha (LA has one grey channel, RGBA three colours).
         channels = arr[..., :3] if arr.shape[2] >= 3 else arr[..., :1]
@@ -356,26 +491,123 @@ def _read_raster(path: Path) -> np.ndarray:
     )
 
 
-def _read_dicom(path: Path) -> Mammogram:
+def _dicom_integer(ds: Dataset, keyword: str, default: int | None, path: Path) -> int:
+    """A whole-number attribute, read from its raw bytes so that no value reaches a warning or log.
+
+    Raises
+    ------
+    ImageReadError
+        If the attribute is missing (and has no default) or is not a whole number;
+        the message names the attribute, never its value (a header may carry
+        anything, including a patient's name).
+    """
+    from pydicom.datadict import dictionary_VR, tag_for_keyword
+
+    tag = tag_for_keyword(keyword)
+    element = ds.get_item(tag) if tag is not None and tag in ds else None
+    if element is None or element.value in (None, b"", ""):
+        if default is None:
+            raise ImageReadError(f"{path}: DICOM has no {keyword}: no pixel data, or the file is truncated")
+        return default
+    raw = element.value
+    if isinstance(raw, bytes) and dictionary_VR(tag) == "IS":
+        try:
+            return int(raw.decode("ascii").strip(" \0"))
+        except (UnicodeDecodeError, ValueError):
+            raise ImageReadError(f"{path}: DICOM {keyword} is not a whole number") from None
+    try:
+        value = ds[tag].value
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
+        raise ImageReadError(f"{path}: DICOM {keyword} is not a whole number") from None
+    if number != value:
+        raise ImageReadError(f"{path}: DICOM {keyword} is not a whole number")
+    return number
+
+
+def _check_dicom_size(ds: Dataset, path: Path, limit: int) -> None:
+    """Rows x Columns x Number of Frames from the header, before any pixel is decoded."""
+    rows = _dicom_integer(ds, "Rows", None, path)
+    cols = _dicom_integer(ds, "Columns", None, path)
+    frames = _dicom_integer(ds, "NumberOfFrames", 1, path)
+    _check_pixel_count(path, rows, cols, frames, limit)
+    if frames != 1:
+        raise ImageReadError(f"{path}: multi-frame DICOM ({frames} frames); expected one image")
+
+
+def _read_dicom_dataset(path: Path, limit: int) -> Dataset:
+    """Read a DICOM file, checking its image size from the header before reading the pixels."""
     import pydicom
+    from pydicom.uid import DeflatedExplicitVRLittleEndian
+
+    meta = pydicom.filereader.read_file_meta_info(path)
+    if meta.get("TransferSyntaxUID") == DeflatedExplicitVRLittleEndian:
+        return _read_deflated_dicom(path, meta, limit)
+    _check_dicom_size(pydicom.dcmread(path, stop_before_pixels=True), path, limit)
+    return pydicom.dcmread(path)
+
+
+def _read_deflated_dicom(path: Path, meta: Dataset, limit: int) -> Dataset:
+    """A Deflated Explicit VR Little Endian file, inflated only as far as its header allows.
+
+    pydicom inflates the whole data set before it parses a byte of it, so a tiny
+    file could claim gigabytes; here the header is inflated first (at most 16 MB),
+    its image size checked, and the rest inflated only up to the size it declares.
+    """
+    import zlib
+
+    from pydicom.dataset import FileDataset
+    from pydicom.filebase import DicomBytesIO
+    from pydicom.filereader import read_dataset
+    from pydicom.uid import ExplicitVRLittleEndian
+
+    group_length = meta.get("FileMetaInformationGroupLength")
+    if group_length is None:
+        raise ImageReadError(f"{path}: deflated DICOM without a File Meta Information Group Length")
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    with path.open("rb") as fh:
+        preamble = fh.read(128)
+        fh.seek(132 + 12 + int(group_length))
+        compressed = fh.read()
+    try:
+        head = inflater.decompress(compressed, _MAX_DICOM_HEADER_BYTES)
+        header = read_dataset(
+            DicomBytesIO(head), False, True, stop_when=lambda tag, vr, length: tag == 0x7FE00010
+        )
+        _check_dicom_size(header, path, limit)
+        bits = _dicom_integer(header, "BitsAllocated", 16, path)
+        samples = _dicom_integer(header, "SamplesPerPixel", 1, path)
+        rows = _dicom_integer(header, "Rows", None, path)
+        cols = _dicom_integer(header, "Columns", None, path)
+        declared = rows * cols * samples * max(1, -(-bits // 8))
+        rest = inflater.decompress(inflater.unconsumed_tail, declared + _MAX_DICOM_HEADER_BYTES)
+    except zlib.error as exc:
+        raise ImageReadError(f"{path}: corrupt deflated DICOM ({exc})") from None
+    if inflater.unconsumed_tail:
+        raise ImageReadError(f"{path}: deflated DICOM holds far more data than its {cols}x{rows} image")
+    inflated = DicomBytesIO(head + rest)
+    dataset = read_dataset(inflated, False, True)
+    file_meta = meta.copy()
+    file_meta.TransferSyntaxUID = ExplicitVRLittleEndian  # the bytes are inflated now
+    return FileDataset(str(path), dataset, preamble, file_meta, False, True)
+
+
+def _read_dicom(path: Path, limit: int) -> Mammogram:
     from pydicom.errors import InvalidDicomError
 
     try:
-        ds = pydicom.dcmread(path)
+        ds = _read_dicom_dataset(path, limit)
+    except ImageReadError:
+        raise
     except InvalidDicomError as exc:
         raise ImageReadError(f"{path}: not a DICOM file ({exc})") from None
-    except (EOFError, OSError, ValueError, KeyError, TypeError) as exc:
-        raise ImageReadError(f"{path}: truncated or corrupt DICOM ({exc or type(exc).__name__})") from None
+    except (EOFError, OSError, ValueError, KeyError, TypeError, AttributeError, MemoryError) as exc:
+        raise ImageReadError(f"{path}: truncated or corrupt DICOM ({type(exc).__name__})") from None
     if "PixelData" not in ds:
         raise ImageReadError(f"{path}: DICOM has no pixel data")
-    samples = int(ds.get("SamplesPerPixel", 1))
+    samples = _dicom_integer(ds, "SamplesPerPixel", 1, path)
     if samples != 1:
-        raise ImageReadError(
-            f"{path}: DICOM has {samples} samples per pixel "
-            f"({ds.get('PhotometricInterpretation', '?')}); expected greyscale"
-        )
-    if int(ds.get("NumberOfFrames", 1) or 1) != 1:
-        raise ImageReadError(f"{path}: multi-frame DICOM ({ds.NumberOfFrames} frames); expected one image")
+        raise ImageReadError(f"{path}: DICOM has {samples} samples per pixel; expected greyscale")
     try:
         raw = ds.pixel_array
     except Exception as exc:  # decoders raise many types; all mean "cannot decode"
@@ -383,13 +615,18 @@ def _read_dicom(path: Path) -> Mammogram:
         name = getattr(syntax, "name", syntax) or "unknown transfer syntax"
         detail = " ".join(str(exc).split())
         raise ImageReadError(f"{path}: cannot decode DICOM pixel data ({name}): {detail}") from None
-    pixels = _dicom_display_values(ds, raw)
+    if raw.ndim != 2:
+        raise ImageReadError(f"{path}: DICOM pixel data has shape {raw.shape}; expected one greyscale image")
+    try:
+        pixels = _dicom_display_values(ds, raw)
+        spacing, laterality, view = _dicom_spacing(ds), _dicom_laterality(ds), _dicom_view(ds)
+    except (ValueError, TypeError, KeyError, AttributeError, IndexError, OverflowError) as exc:
+        # A malformed attribute (window, LUT, spacing): name its kind, never its value.
+        raise ImageReadError(
+            f"{path}: malformed DICOM display or geometry attributes ({type(exc).__name__})"
+        ) from None
     return Mammogram(
-        pixels=pixels,
-        pixel_spacing_mm=_dicom_spacing(ds),
-        laterality=_dicom_laterality(ds),
-        view=_dicom_view(ds),
-        source=str(path),
+        pixels=pixels, pixel_spacing_mm=spacing, laterality=laterality, view=view, source=str(path)
     )
 
 
@@ -479,10 +716,20 @@ def normalise(mammogram: Mammogram, size: int = 1024) -> Mammogram:
     Mammogram
         ``uint8`` pixels of shape ``(size, size)``; ``scale`` multiplied by the
         resampling factor.
+
+    Raises
+    ------
+    ImageReadError
+        If a side of the image is shorter than :data:`MIN_IMAGE_SIDE` pixels.
     """
     from skimage.transform import resize
 
     rows, cols = mammogram.shape
+    if min(rows, cols) < MIN_IMAGE_SIDE:
+        raise ImageReadError(
+            f"{mammogram.source or 'image'}: image of {cols}x{rows} pixels is too small to analyse; "
+            f"expected at least {MIN_IMAGE_SIDE} pixels on each side"
+        )
     factor = size / max(rows, cols)
     pixels = to_uint8(mammogram.pixels)
     if factor != 1.0:

@@ -118,30 +118,69 @@ def _split_of(table: Path, first_row_path: str) -> str:
     return "train" if head.startswith("training") else "test" if head.startswith("test") else ""
 
 
-def _images_under(folder: Path) -> list[Path]:
+def _inside(root: Path, path: Path) -> bool:
+    """Whether ``path``, resolved (links followed), lies under the (resolved) ``root``."""
+    try:
+        return path.resolve().is_relative_to(root)
+    except (OSError, RuntimeError):  # a link loop, an unreadable folder
+        return False
+
+
+def _images_under(root: Path, folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in _IMAGE_SUFFIXES and p.is_file())
+    return sorted(
+        p
+        for p in folder.rglob("*")
+        if p.suffix.lower() in _IMAGE_SUFFIXES and p.is_file() and _inside(root, p)
+    )
 
 
-def _series_folder(root: Path, rel: str) -> Path | None:
-    """The series folder of a published relative path; None for a path that would leave ``root``."""
+def _check_relative(rel: str, name: str, where: str) -> None:
+    """Refuse a published path that is absolute or climbs out with ``..``."""
+    path = Path(rel)
+    if path.is_absolute() or ".." in path.parts or "\x00" in rel:
+        raise DatasetError(
+            f"{where}: {name} {rel!r} leads outside the image root; CBIS-DDSM paths are relative to it"
+        )
+
+
+def _series_folder(root: Path, rel: str, where: str = "CBIS-DDSM table") -> Path | None:
+    """The series folder of a published relative path; None for a path that would leave ``root``.
+
+    Raises
+    ------
+    DatasetError
+        If the folder exists but is a link leading outside ``root``.
+    """
     parts = Path(rel).parts
     if not parts or Path(rel).is_absolute() or ".." in parts:
         return None
-    return root / parts[0]
+    series = root / parts[0]
+    if series.exists() and not _inside(root, series):
+        raise DatasetError(f"{where}: folder {parts[0]!r} is a link leading outside the image root")
+    return series
 
 
-def _find_image(root: Path, rel: str) -> Path | None:
+def _existing(root: Path, candidate: Path, where: str) -> bool:
+    """Whether ``candidate`` is a file, refusing one that resolves outside ``root``."""
+    if not candidate.is_file():
+        return False
+    if not _inside(root, candidate):
+        raise DatasetError(f"{where}: {candidate.relative_to(root)} is a link leading outside the image root")
+    return True
+
+
+def _find_image(root: Path, rel: str, where: str = "CBIS-DDSM table") -> Path | None:
     """The full mammogram of a published relative path, or None if not found."""
-    series = _series_folder(root, rel)
+    series = _series_folder(root, rel, where)
     if series is None or not series.is_dir():
         return None  # every layout keeps the series folder: not downloaded
     direct = root / rel
     for candidate in (direct, *(direct.with_suffix(s) for s in _IMAGE_SUFFIXES[1:])):
-        if candidate.is_file():
+        if _existing(root, candidate, where):
             return candidate
-    files = _images_under(series)
+    files = _images_under(root, series)
     return files[0] if len(files) == 1 else None
 
 
@@ -181,22 +220,22 @@ def _read_binary(path: Path) -> np.ndarray | None:
 
 
 def _find_mask(
-    root: Path, rels: Iterable[str], image_shape: tuple[int, int] | None
+    root: Path, rels: Iterable[str], image_shape: tuple[int, int] | None, where: str
 ) -> tuple[Path, np.ndarray] | None:
     """The ROI mask among the published paths and their series folder."""
     candidates: dict[Path, None] = {}  # ordered set
     scanned: set[Path] = set()
     for rel in rels:
-        series = _series_folder(root, rel)
+        series = _series_folder(root, rel, where)
         if series is None or not series.is_dir():
             continue
         direct = root / rel
         for candidate in (direct, *(direct.with_suffix(s) for s in _IMAGE_SUFFIXES[1:])):
-            if candidate.is_file():
+            if _existing(root, candidate, where):
                 candidates.setdefault(candidate)
         if series not in scanned:  # the mask and the cropped ROI share one series folder
             scanned.add(series)
-            candidates.update(dict.fromkeys(_images_under(series)))
+            candidates.update(dict.fromkeys(_images_under(root, series)))
     binary: list[tuple[Path, np.ndarray]] = []
     for candidate in candidates:
         mask = _read_binary(candidate)
@@ -279,6 +318,12 @@ def _lesion_row(record: dict[str, str], where: str, root: Path, split: str) -> d
     for name, value in (("image file path", image_rel), ("ROI mask file path", mask_rel)):
         if not value:
             raise DatasetError(f"{where}: {name!r} is empty")
+    for name, value in (
+        ("image file path", image_rel),
+        ("ROI mask file path", mask_rel),
+        ("cropped image file path", crop_rel),
+    ):
+        _check_relative(value, repr(name), where)
     kind = record["abnormality type"].strip().lower()
     if kind not in _ABNORMALITY:
         raise DatasetError(
@@ -294,9 +339,9 @@ def _lesion_row(record: dict[str, str], where: str, root: Path, split: str) -> d
     if side not in ("LEFT", "RIGHT"):
         raise DatasetError(f"{where}: 'left or right breast' must be LEFT or RIGHT, got {side!r}")
 
-    image = _find_image(root, image_rel)
+    image = _find_image(root, image_rel, where)
     shape = _image_shape(image) if image is not None else None
-    found = _find_mask(root, [mask_rel, crop_rel], shape)
+    found = _find_mask(root, [mask_rel, crop_rel], shape, where)
     x = y = radius = math.nan
     mask_path = str(root / mask_rel)
     if found is not None:

@@ -34,6 +34,7 @@ import pandas as pd
 
 from mammocad._fileio import atomic_path
 from mammocad.errors import DatasetError
+from mammocad.io import PIXEL_SPACING_RANGE_MM
 
 __all__ = [
     "LESION_COLUMNS",
@@ -44,6 +45,8 @@ __all__ = [
     "write_lesion_table",
     "lesion_frame",
     "summarise",
+    "neutralise_text",
+    "neutralise_frame",
 ]
 
 #: Columns of a lesion table, in order; any further column is free metadata.
@@ -117,10 +120,67 @@ def _resolve(value: str, base: Path | None) -> str:
     return os.path.normpath(path)
 
 
+#: First characters that make a spreadsheet read a text cell as a formula (OWASP "CSV injection").
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
+
+def neutralise_text(value: object) -> object:
+    """A text cell a spreadsheet would execute, made inert by a leading apostrophe.
+
+    Text beginning with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is
+    run as a formula by spreadsheet programs opening a CSV (``=HYPERLINK(...)``);
+    an apostrophe in front makes it plain text. Plain numbers (``-3.5``) and
+    anything that is not a string are returned unchanged.
+
+    Examples
+    --------
+    >>> neutralise_text("=HYPERLINK(\"http://example.com\")")
+    '\'=HYPERLINK("http://example.com")'
+    >>> neutralise_text("-3.5"), neutralise_text(-3.5), neutralise_text("mdb001")
+    ('-3.5', -3.5, 'mdb001')
+    """
+    if isinstance(value, str) and _executable(value.lstrip("'")):
+        return "'" + value  # also "'=x", so that reading it back gives "'=x" again
+    return value
+
+
+def _executable(text: str) -> bool:
+    return text.startswith(FORMULA_PREFIXES) and not _PLAIN_NUMBER.match(text)
+
+
+def _restore_text(value: str) -> str:
+    """Undo :func:`neutralise_text` on a cell read back from a CSV mammocad wrote."""
+    if value.startswith("'") and _executable(value.lstrip("'")):
+        return value[1:]
+    return value
+
+
+def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` whose text cells are safe to open in a spreadsheet.
+
+    Only text (object or string) columns are touched, cell by cell, with
+    :func:`neutralise_text`; numeric columns, negative numbers included, are left
+    as they are. Every CSV mammocad writes goes through this.
+    """
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            out[column] = out[column].map(neutralise_text)
+    return out
+
+
+def _check_no_nul(row: Mapping[str, object], where: str) -> None:
+    for column, value in row.items():
+        if isinstance(value, str) and "\x00" in value:
+            raise DatasetError(f"{where}: {column} contains a NUL byte")
+
+
 def _normalise_row(
     row: Mapping[str, object], where: str, base: Path | None, check_files: bool
 ) -> dict[str, object]:
     """Validate one lesion row and return it with canonical values."""
+    _check_no_nul(row, where)
     out: dict[str, object] = {}
     for column in _REQUIRED_VALUES:
         if _is_blank(row.get(column)):
@@ -170,8 +230,13 @@ def _normalise_row(
     out["pathology"] = pathology
 
     spacing = _number(row.get("pixel_spacing_mm"), "pixel_spacing_mm", where)
+    low, high = PIXEL_SPACING_RANGE_MM
     if not math.isnan(spacing) and spacing <= 0:
         raise DatasetError(f"{where}: pixel_spacing_mm must be > 0, got {spacing:g}")
+    if not math.isnan(spacing) and not low <= spacing <= high:
+        raise DatasetError(
+            f"{where}: pixel_spacing_mm {spacing:g} is outside the plausible range {low:g}-{high:g} mm"
+        )
     out["pixel_spacing_mm"] = spacing
 
     split = _text(row.get("split")).lower()
@@ -356,6 +421,8 @@ def read_csv_records(path: Path) -> tuple[list[str], list[tuple[int, dict[str, s
                 header = [h.strip() for h in next(reader)]
             except StopIteration:
                 raise DatasetError(f"{path}: file is empty; expected a CSV header") from None
+            if any("\x00" in h for h in header):
+                raise DatasetError(f"{path}: line 1: the header contains a NUL byte")
             duplicated = sorted({h for h in header if header.count(h) > 1})
             if duplicated:
                 raise DatasetError(f"{path}: duplicated column(s) {', '.join(duplicated)} in the header")
@@ -369,7 +436,10 @@ def read_csv_records(path: Path) -> tuple[list[str], list[tuple[int, dict[str, s
                     raise DatasetError(
                         f"{path}: line {start}: {len(fields)} fields, expected {len(header)} (as in the header)"
                     )
-                records.append((start, dict(zip(header, fields, strict=True))))
+                for column, value in zip(header, fields, strict=True):
+                    if "\x00" in value:
+                        raise DatasetError(f"{path}: line {start}: {column} contains a NUL byte")
+                records.append((start, {h: _restore_text(f) for h, f in zip(header, fields, strict=True)}))
     except UnicodeDecodeError as exc:
         raise DatasetError(f"{path}: not a UTF-8 text CSV ({exc.reason} at byte {exc.start})") from None
     except csv.Error as exc:
@@ -391,10 +461,15 @@ def write_lesion_table(table: pd.DataFrame, path: str | os.PathLike[str]) -> Non
         Destination CSV. Image and mask paths lying under its folder are written
         relative to it; others are written as they are.
 
+    Text cells a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``
+    first) are written with a leading apostrophe (:func:`neutralise_text`), which
+    :func:`read_lesion_table` removes again.
+
     Raises
     ------
     DatasetError
-        If a column is missing or a row is invalid (the message names the row).
+        If a column is missing or a row is invalid (the message names the row),
+        e.g. a cell holding a NUL byte.
     """
     target = Path(path)
     missing = [c for c in LESION_COLUMNS if c not in table.columns]
@@ -406,7 +481,7 @@ def write_lesion_table(table: pd.DataFrame, path: str | os.PathLike[str]) -> Non
     for column in ("image_path", "mask_path"):
         valid[column] = [_relative_to(str(p), base) for p in valid[column]]
     with atomic_path(target) as tmp:
-        valid.to_csv(tmp, index=False, float_format="%.10g", lineterminator="\n")
+        neutralise_frame(valid).to_csv(tmp, index=False, float_format="%.10g", lineterminator="\n")
 
 
 def _relative_to(value: str, base: Path) -> str:

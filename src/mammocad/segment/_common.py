@@ -42,6 +42,12 @@ def as_float_image(image: np.ndarray, *, name: str = "image") -> np.ndarray:
     return out
 
 
+#: Finest pixel spacing segmentation works on, in millimetres. Filter and structuring-element
+#: sizes are physical sizes divided by the spacing: this floor bounds them (a mammogram's
+#: pixels are at least 10 micrometres; half that allows a 2x upsampled analysis grid).
+MIN_SPACING_MM = 0.005
+
+
 def check_spacing(pixel_spacing_mm: float) -> float:
     """Validate a pixel spacing in millimetres and return it as a float."""
     try:
@@ -52,6 +58,11 @@ def check_spacing(pixel_spacing_mm: float) -> float:
         ) from None
     if not (math.isfinite(value) and value > 0):
         raise SegmentationError(f"pixel_spacing_mm must be a positive number of millimetres, got {value}")
+    if value < MIN_SPACING_MM:
+        raise SegmentationError(
+            f"pixel_spacing_mm {value:g} is finer than {MIN_SPACING_MM:g} mm: too fine for a mammogram "
+            "(an image far smaller than the 1024-pixel analysis grid, or a wrong pixel spacing)"
+        )
     return value
 
 
@@ -59,6 +70,7 @@ def check_roi(roi: object, shape: tuple[int, ...]) -> ROI:
     """Validate that ``roi`` is an :class:`ROI` overlapping an image of ``shape``."""
     if not isinstance(roi, ROI):
         raise ROIError(f"roi must be a mammocad.io.ROI, got {type(roi).__name__}")
+    roi.check_size(shape)  # a radius past the image diagonal would make unbounded work
     roi.bbox(shape)  # raises ROIError naming the ROI when it misses the image
     return roi
 

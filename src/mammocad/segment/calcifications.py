@@ -239,7 +239,12 @@ def segment_calcifications(
     crop = pixels[rows, cols]
     inside = roi.mask(pixels.shape)[rows, cols]
 
-    tophat = morphology.white_tophat(crop, morphology.disk(se_radius))
+    # Past a radius of 16 the exact disc costs memory and time as its area (665 MB, 5 s at
+    # 51 pixels); its decomposition into a sequence of small footprints costs as its radius.
+    exact = se_radius <= 16
+    tophat = morphology.white_tophat(
+        crop, morphology.disk(se_radius, decomposition=None if exact else "sequence")
+    )
     scale = float(crop.max() - crop.min())
     empty = _empty(pixels.shape, roi, spacing)
     if scale <= 0:

@@ -132,7 +132,9 @@ def _annotate(
 
 def _circle(out: np.ndarray, roi: ROI, colour: tuple[int, int, int], thick: int) -> None:
     rows, cols = out.shape[:2]
-    n = max(64, int(2 * np.pi * roi.radius * 2))
+    # Two points per pixel of circumference, but never more than the image's perimeter
+    # needs: a circle far larger than the image must not cost points in its radius.
+    n = max(64, int(2 * np.pi * min(roi.radius, rows + cols) * 2))
     t = np.linspace(0, 2 * np.pi, n, endpoint=False)
     for dr in range(thick):
         rr = np.rint(roi.y + (roi.radius + dr) * np.sin(t)).astype(int)
