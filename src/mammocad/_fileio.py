@@ -26,12 +26,17 @@ def atomic_path(path: str | os.PathLike[str], suffix: str | None = None) -> Iter
     file is removed and ``path`` is left as it was.
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{target.name}.",
-        suffix=(suffix if suffix is not None else target.suffix) + ".tmp",
-        dir=target.parent,
-    )
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f".{target.name}.",
+            suffix=(suffix if suffix is not None else target.suffix) + ".tmp",
+            dir=target.parent,
+        )
+    except OSError as exc:
+        if exc.filename is None or Path(str(exc.filename)).name.startswith(f".{target.name}."):
+            raise _naming(exc, target) from None
+        raise
     os.close(fd)
     # mkstemp creates 0600 files; give the result the permissions open() would.
     umask = os.umask(0)
@@ -44,10 +49,29 @@ def atomic_path(path: str | os.PathLike[str], suffix: str | None = None) -> Iter
     try:
         yield real_tmp
         os.replace(real_tmp, target)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             real_tmp.unlink()
+        if isinstance(exc, OSError) and _anonymous(exc, real_tmp):
+            raise _naming(exc, target) from exc
         raise
+
+
+def _anonymous(exc: OSError, tmp: Path) -> bool:
+    """Whether ``exc`` is a plain OS error (a full disk) that names no file, or only our temporary one."""
+    from mammocad.errors import MammocadError
+
+    if isinstance(exc, MammocadError):
+        return False
+    return exc.filename is None or str(exc.filename) == str(tmp)
+
+
+def _naming(exc: OSError, target: Path) -> OSError:
+    """The same OS error, naming ``target`` (a full disk's ENOSPC names no file by itself)."""
+    reason = exc.strerror or " ".join(str(exc).split()) or type(exc).__name__
+    if exc.errno is None:
+        return OSError(f"cannot write {target}: {reason}")
+    return OSError(exc.errno, f"cannot write {target}: {reason}")
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:

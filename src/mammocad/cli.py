@@ -89,6 +89,20 @@ def guarded(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _seed(value: int) -> int:
+    """Option check: a seed NumPy accepts."""
+    if not 0 <= value < 2**32:
+        raise typer.BadParameter(f"a seed is a whole number from 0 to {2**32 - 1}, got {value}")
+    return value
+
+
+def _jobs(value: int) -> int:
+    """Option check: scikit-learn's n_jobs (1, 2, ... or -1 for every core), never 0."""
+    if value == 0:
+        raise typer.BadParameter("0 runs nothing; give 1 or more, or -1 for one per CPU core")
+    return value
+
+
 def say(message: str, quiet: bool) -> None:
     """Print a summary line unless ``--quiet``."""
     if not quiet:
@@ -187,7 +201,9 @@ def manifest_csv(
 def synth(
     n: Annotated[int, typer.Option("--n", "-n", help="Number of images to draw (CC then MLO per patient).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder: images/, masks/, lesions.csv.")],
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the cohort; same seed, same files.")] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Seed of the cohort; same seed, same files.", callback=_seed)
+    ] = 0,
     size: Annotated[int, typer.Option("--size", help="Image edge in pixels.")] = 1024,
     pixel_spacing_mm: Annotated[float, typer.Option("--pixel-spacing-mm", help="Pixel edge in mm.")] = 0.1,
     calc_contrast: Annotated[
@@ -355,8 +371,8 @@ def train(
         str, typer.Option("--scenario", "-s", help="calcification (15), mass (26) or combined (41 features).")
     ] = "combined",
     folds: Annotated[int, typer.Option("--folds", help="Cross-validation folds, grouped by patient.")] = 10,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the folds and the model.")] = 0,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Parallel grid-search fits.")] = 1,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the folds and the model.", callback=_seed)] = 0,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Parallel grid-search fits.", callback=_jobs)] = 1,
     quiet: Quiet = False,
 ) -> None:
     """Select a model by patient-grouped k-fold CV on the training rows; save it."""
@@ -439,7 +455,9 @@ def reproduce(
     test_fraction: Annotated[
         float, typer.Option(help="Fraction of patients held out for the test (paper: 204/1204 = 0.17).")
     ] = 0.2,
-    seed: Annotated[int, typer.Option(help="Seed of the split, model selection and bootstrap.")] = 0,
+    seed: Annotated[
+        int, typer.Option(help="Seed of the split, model selection and bootstrap.", callback=_seed)
+    ] = 0,
     split_column: Annotated[
         str | None, typer.Option(help="Column with train/test per row instead of a random split.")
     ] = None,
@@ -482,7 +500,7 @@ def reproduce(
 def demo(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")],
     n: Annotated[int, typer.Option("--n", help="Synthetic images (pairs of views per patient).")] = 96,
-    seed: Annotated[int, typer.Option(help="Seed of the cohort and the experiment.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the cohort and the experiment.", callback=_seed)] = 0,
     mias: Annotated[
         bool | None,
         typer.Option(

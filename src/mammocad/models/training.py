@@ -127,13 +127,15 @@ def training_matrix(
         X = table[names].to_numpy(dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise ModelError(f"{where}: feature columns are not numeric ({exc})") from None
-    bad = ~np.isfinite(X)
+    # Beyond 1e12 no feature is a measurement, and squaring it (scaling, variances) overflows.
+    bad = ~(np.abs(X) <= 1e12)
     if bad.any():
         cols = [names[j] for j in np.flatnonzero(bad.any(axis=0))]
         ids = table["lesion_id"] if "lesion_id" in table.columns else pd.Series(table.index)
         rows = [str(ids.iloc[i]) for i in np.flatnonzero(bad.any(axis=1))]
+        kind = "NaN or infinite" if not np.isfinite(X).all() else "absurdly large (beyond ±1e12)"
         raise ModelError(
-            f"{where}: NaN or infinite feature values in column(s) {', '.join(cols[:10])}"
+            f"{where}: {kind} feature values in column(s) {', '.join(cols[:10])}"
             f"{' ...' if len(cols) > 10 else ''} for lesion(s) {', '.join(rows[:10])}{' ...' if len(rows) > 10 else ''}"
         )
     labels = pd.to_numeric(table["label"], errors="coerce").to_numpy()
