@@ -52,6 +52,11 @@ def dicom_bytes(pixels: np.ndarray, pixel_spacing_mm: float) -> bytes:
     return buf.getvalue()
 
 
+#: What the viewer's page sends with every state-changing request (see mammocad.viewer.app).
+PAGE_HEADERS = {"X-Mammocad-Request": "1"}
+
+
 def client_for(app, **kwargs) -> TestClient:
-    """A test client that talks to ``app`` as a local browser would (Host: 127.0.0.1)."""
-    return TestClient(app, base_url="http://127.0.0.1", **kwargs)
+    """A test client that talks to ``app`` as its own page would (Host: 127.0.0.1, the page's header)."""
+    headers = {**PAGE_HEADERS, **kwargs.pop("headers", {})}
+    return TestClient(app, base_url="http://127.0.0.1", headers=headers, **kwargs)

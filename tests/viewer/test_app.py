@@ -165,6 +165,7 @@ def test_upload_limit_is_enforced_while_streaming(case_png):
         "headers": [
             (b"host", b"127.0.0.1:8000"),
             (b"x-filename", b"stream.png"),
+            (b"x-mammocad-request", b"1"),
             (b"transfer-encoding", b"chunked"),
         ],
         "client": ("127.0.0.1", 5000),

@@ -16,11 +16,20 @@ small JSON API:
 ``POST /api/data/table``, ``/api/data/open``  read a table, open an image from ``--data``
 ==========================================  =================================================
 
-Security: uploads are limited in size while they stream (413), accepted only when
-their content is an image type mammocad reads (415), kept in memory only (an LRU
-of a few images under random ids), and never written where a request can name;
-data paths are confined to the data folder (400/404); nothing from DICOM headers
-other than pixels, spacing, laterality and view is kept, returned or logged.
+Security: requests must name a local host (``Host``: 127.0.0.1, localhost or
+[::1]; 400 otherwise) unless the viewer serves the network; requests that change
+state (every POST) must carry the header ``X-Mammocad-Request: 1``, which the
+page sends and a page elsewhere cannot send without the browser asking first,
+and must not come from another origin (403): a cross-site form or ``text/plain``
+POST is refused. Uploads are limited in size while they stream (413), accepted
+only when their content is an image type mammocad reads (415), checked for their
+pixel count from the header before decoding (422), kept in memory only (an LRU of
+a few images under random ids), and never written where a request can name; data
+paths are confined to the data folder (400/404). Decoding and analyses run in a
+bounded pool (:mod:`mammocad.viewer.workers`): when it is full the answer is 429,
+so that the page and ``/api/status`` stay responsive. Nothing from DICOM headers
+other than pixels, spacing, laterality and view is kept or returned, and the log
+carries exception types and our own messages only, never a header value.
 """
 
 from __future__ import annotations
@@ -39,10 +48,10 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
-from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mammocad.errors import MammocadError, ROIError
-from mammocad.io import ROI, Mammogram
+from mammocad.io import ROI, Mammogram, check_pixel_spacing
 from mammocad.viewer.analysis import (
     StageUnavailable,
     analyse,
@@ -56,11 +65,20 @@ from mammocad.viewer.analysis import (
 from mammocad.viewer.datadir import DataFolder, DataPathError
 from mammocad.viewer.store import ImageStore, StoredImage
 from mammocad.viewer.uploads import SNIFF_BYTES, UploadError, check_filename, read_upload, require_image_type
+from mammocad.viewer.workers import PoolBusy, WorkPool
 
-__all__ = ["create_app", "DEFAULT_MAX_UPLOAD_MB", "LOCAL_HOSTS"]
+__all__ = ["create_app", "DEFAULT_MAX_UPLOAD_MB", "LOCAL_HOSTS", "SAME_ORIGIN_HEADER"]
 
 #: Host names a default viewer answers to (requests naming another host get 400).
-LOCAL_HOSTS: tuple[str, ...] = ("127.0.0.1", "localhost")
+LOCAL_HOSTS: tuple[str, ...] = ("127.0.0.1", "localhost", "::1")
+
+#: Header every state-changing request must carry with the value "1" (the page's
+#: app.js sends it; a page elsewhere cannot without a CORS preflight we never grant).
+SAME_ORIGIN_HEADER = "X-Mammocad-Request"
+
+#: Analyses (and image decodings) running at the same time, and waiting behind them.
+DEFAULT_WORKERS = 2
+DEFAULT_QUEUE = 8
 
 #: Default largest upload, in megabytes (10**6 bytes).
 DEFAULT_MAX_UPLOAD_MB = 40.0
@@ -93,6 +111,8 @@ def create_app(
     max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB,
     max_images: int = 4,
     allowed_hosts: Sequence[str] | None = LOCAL_HOSTS,
+    workers: int = DEFAULT_WORKERS,
+    queue: int = DEFAULT_QUEUE,
 ) -> FastAPI:
     """Build the viewer's ASGI application.
 
@@ -113,7 +133,11 @@ def create_app(
         Host names a request's ``Host`` header may carry (others get 400). The
         default, :data:`LOCAL_HOSTS`, stops web pages elsewhere from reaching a
         viewer on this computer through DNS rebinding; ``None`` or ``["*"]``
-        accepts any (for a viewer served on the network).
+        accepts any (for a viewer served on the network). IPv6 addresses are
+        given without brackets (``"::1"``).
+    workers, queue : int
+        Image decodings and analyses run at the same time, and requests allowed
+        to wait for them; one more is answered 429 at once.
 
     Returns
     -------
@@ -137,6 +161,8 @@ def create_app(
         raise MammocadError(f"max_upload_mb must be a positive number, got {max_upload_mb}")
     if max_images < 1:
         raise MammocadError(f"max_images must be >= 1, got {max_images}")
+    pool = WorkPool(workers=workers, queue=queue)
+    _quiet_dicom_reader_logs()
     from mammocad import __version__
 
     model = load_model_info(str(model_dir)) if model_dir is not None else None
@@ -149,9 +175,12 @@ def create_app(
     app.state.data = data
     app.state.store = store
     app.state.max_upload_bytes = max_bytes
+    app.state.pool = pool
     _install_error_handlers(app)
-    if allowed_hosts is not None and "*" not in allowed_hosts:
-        app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))
+    hosts = (
+        None if allowed_hosts is None or "*" in allowed_hosts else frozenset(h.lower() for h in allowed_hosts)
+    )
+    app.add_middleware(_Guard, allowed_hosts=hosts)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Response:
@@ -168,11 +197,11 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/", include_in_schema=False)
-    def index() -> FileResponse:
+    async def index() -> FileResponse:
         return FileResponse(STATIC_DIR / "index.html", media_type="text/html")
 
     @app.get("/api/status")
-    def status() -> dict[str, Any]:
+    async def status() -> dict[str, Any]:
         return {
             "version": __version__,
             "model": None if model is None else model.to_dict(),
@@ -184,10 +213,13 @@ def create_app(
             "data": data is not None,
             "max_upload_bytes": max_bytes,
             "max_images": store.max_images,
+            "workers": pool.workers,
+            "queue": pool.queue,
+            "busy": pool.held,
         }
 
     @app.get("/api/features")
-    def features() -> list[dict[str, Any]]:
+    async def features() -> list[dict[str, Any]]:
         return feature_catalogue()
 
     @app.post("/api/images")
@@ -203,39 +235,49 @@ def create_app(
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > max_bytes:
             raise _too_large(name, max_bytes)
-        received = bytearray()
-        sniffed = False
-        async for chunk in request.stream():
-            received += chunk
-            if len(received) > max_bytes:
-                raise _too_large(name, max_bytes)
-            if not sniffed and len(received) >= SNIFF_BYTES:
+        # A place in the pool before the body is read: bodies in memory are bounded too.
+        ticket = pool.ticket()
+        try:
+            received = bytearray()
+            sniffed = False
+            async for chunk in request.stream():
+                received += chunk
+                if len(received) > max_bytes:
+                    raise _too_large(name, max_bytes)
+                if not sniffed and len(received) >= SNIFF_BYTES:
+                    require_image_type(received, name)
+                    sniffed = True
+            if not sniffed and received:
                 require_image_type(received, name)
-                sniffed = True
-        if not sniffed and received:
-            require_image_type(received, name)
-        mammogram = await run_in_threadpool(read_upload, bytes(received), name)
-        entry = await run_in_threadpool(_store_image, store, name, mammogram)
+            data = bytes(received)
+            del received
+        except BaseException:
+            ticket.cancel()
+            raise
+        entry = await run_in_threadpool(ticket.run, _open_upload, store, data, name)
         return _image_info(entry)
 
     @app.get("/api/images/{image_id}")
-    def image_info(image_id: str) -> dict[str, Any]:
+    async def image_info(image_id: str) -> dict[str, Any]:
         return _image_info(_entry(store, image_id))
 
     @app.get("/api/images/{image_id}/display.png")
-    def image_png(image_id: str) -> Response:
+    async def image_png(image_id: str) -> Response:
         return Response(_entry(store, image_id).display_png, media_type="image/png")
 
     @app.post("/api/images/{image_id}/candidates")
+    @pool.bounded
     def candidates(image_id: str, body: _SpacingBody | None = None) -> dict[str, Any]:
         entry = _entry(store, image_id)
-        spacing = body.pixel_spacing_mm if body is not None else None
+        spacing = _spacing(body.pixel_spacing_mm if body is not None else None)
         return {"candidates": find_candidates(entry.mammogram, pixel_spacing_mm=spacing)}
 
     @app.post("/api/images/{image_id}/analyse")
+    @pool.bounded
     def analyse_roi(image_id: str, body: _ROIBody) -> dict[str, Any]:
         entry = _entry(store, image_id)
-        roi = ROI(body.x, body.y, body.radius)
+        roi = ROI(body.x, body.y, body.radius).check_size(entry.mammogram.shape)
+        body.pixel_spacing_mm = _spacing(body.pixel_spacing_mm)
         if not roi.overlaps(entry.mammogram.shape):
             raise ROIError(
                 f"ROI centre ({roi.x:g}, {roi.y:g}) radius {roi.radius:g} lies outside the "
@@ -255,6 +297,7 @@ def create_app(
         return payload
 
     @app.get("/api/images/{image_id}/results/{result_id}/overlay.png")
+    @pool.bounded
     def export_overlay(image_id: str, result_id: str) -> Response:
         entry = _entry(store, image_id)
         result, _ = _result(store, entry, result_id)
@@ -265,7 +308,7 @@ def create_app(
         )
 
     @app.get("/api/images/{image_id}/results/{result_id}/result.json")
-    def export_json(image_id: str, result_id: str) -> Response:
+    async def export_json(image_id: str, result_id: str) -> Response:
         entry = _entry(store, image_id)
         _, payload = _result(store, entry, result_id)
         exported = {k: v for k, v in payload.items() if k not in ("exports",)}
@@ -278,16 +321,20 @@ def create_app(
         )
 
     @app.get("/api/data")
+    @pool.bounded
     def data_listing() -> dict[str, Any]:
         return _data(data).listing()
 
     @app.post("/api/data/table")
+    @pool.bounded
     def data_table(body: _DataPathBody) -> dict[str, Any]:
         return {"path": body.path, "rows": _data(data).read_table(body.path)}
 
     @app.post("/api/data/open")
+    @pool.bounded
     def data_open(body: _DataPathBody) -> dict[str, Any]:
-        mammogram = _data(data).open_image(body.path, pixel_spacing_mm=body.pixel_spacing_mm)
+        spacing = _spacing(body.pixel_spacing_mm)
+        mammogram = _data(data).open_image(body.path, pixel_spacing_mm=spacing)
         return _image_info(_store_image(store, body.path, mammogram))
 
     return app
@@ -303,6 +350,15 @@ def _too_large(name: str, max_bytes: int) -> HTTPException:
 
 def _store_image(store: ImageStore, name: str, mammogram: Mammogram) -> StoredImage:
     return store.add(name, mammogram, display_png(mammogram))
+
+
+def _open_upload(store: ImageStore, data: bytes, name: str) -> StoredImage:
+    return _store_image(store, name, read_upload(data, name))
+
+
+def _spacing(value: float | None) -> float | None:
+    """A pixel spacing from a request body: None, or a plausible number of millimetres (else 422)."""
+    return None if value is None else check_pixel_spacing(value, where="pixel_spacing_mm")
 
 
 def _image_info(entry: StoredImage) -> dict[str, Any]:
@@ -365,6 +421,12 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def stage_unavailable(request: Request, exc: StageUnavailable) -> JSONResponse:
         return _answer(503, str(exc))
 
+    @app.exception_handler(PoolBusy)
+    async def pool_busy(request: Request, exc: PoolBusy) -> JSONResponse:
+        answer = _answer(429, str(exc))
+        answer.headers["Retry-After"] = str(exc.retry_after_s)
+        return answer
+
     @app.exception_handler(MammocadError)
     async def mammocad_error(request: Request, exc: MammocadError) -> JSONResponse:
         return _answer(422, str(exc))
@@ -377,8 +439,101 @@ def _install_error_handlers(app: FastAPI) -> None:
             parts.append(f"{where}: {err.get('msg', 'invalid')}")
         return _answer(422, "; ".join(parts) or "invalid request")
 
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        # Log the type and place only: messages from deep inside readers may quote file content.
-        log.error("internal error on %s %s: %s", request.method, request.url.path, type(exc).__name__)
-        return _answer(500, f"internal error ({type(exc).__name__}); the server is still running")
+
+_STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _host_name(host_header: str) -> str:
+    """The host of a ``Host`` header, without port or IPv6 brackets, lower case."""
+    host = host_header.strip().lower()
+    if host.startswith("["):
+        end = host.find("]")
+        return host[1:end] if end > 0 else ""
+    if host.count(":") == 1:  # name:port (a bare IPv6 address has several colons)
+        host = host.split(":", 1)[0]
+    return host
+
+
+class _Guard:
+    """Host check, same-origin proof for state-changing requests, and last-resort errors.
+
+    Pure ASGI, so that an exception never travels further up the stack (where the
+    server would log it with its message, which may quote a file's content).
+    """
+
+    def __init__(self, app: ASGIApp, allowed_hosts: frozenset[str] | None) -> None:
+        self.app = app
+        self.allowed_hosts = allowed_hosts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        refusal = self._refusal(scope, headers)
+        if refusal is not None:
+            await self._send(send, *refusal)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            # The type and the place only: messages from deep inside readers may quote file content.
+            log.error(
+                "internal error on %s %s: %s", scope.get("method"), scope.get("path"), type(exc).__name__
+            )
+            if not started:
+                await self._send(
+                    send, 500, f"internal error ({type(exc).__name__}); the server is still running"
+                )
+
+    def _refusal(self, scope: Scope, headers: dict[str, str]) -> tuple[int, str] | None:
+        host = _host_name(headers.get("host", ""))
+        if self.allowed_hosts is not None and host not in self.allowed_hosts:
+            return 400, "invalid host name: this viewer answers to local host names only"
+        if scope.get("method", "GET").upper() not in _STATE_CHANGING:
+            return None
+        if headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+            return 403, "cross-site request refused: open the viewer's own page to do this"
+        origin = headers.get("origin")
+        if origin is not None:
+            scheme = scope.get("scheme", "http")
+            if origin.lower() != f"{scheme}://{headers.get('host', '').strip().lower()}":
+                return 403, "cross-origin request refused: open the viewer's own page to do this"
+        if headers.get(SAME_ORIGIN_HEADER.lower()) != "1":
+            return 403, (
+                f"request refused: state-changing requests need the header '{SAME_ORIGIN_HEADER}: 1' "
+                "(the viewer's page sends it)"
+            )
+        return None
+
+    @staticmethod
+    async def _send(send: Send, status: int, message: str) -> None:
+        body = json.dumps({"detail": message}).encode("utf-8")
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+class _NoValues(logging.Filter):
+    """Drops pydicom's value-validation messages: they quote header values (a name in a number)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return False
+
+
+def _quiet_dicom_reader_logs() -> None:
+    """Keep DICOM header values out of the server's log (pydicom warns and logs them verbatim)."""
+    import warnings
+
+    logger = logging.getLogger("pydicom")
+    if not any(isinstance(f, _NoValues) for f in logger.filters):
+        logger.addFilter(_NoValues())
+    warnings.filterwarnings("ignore", category=UserWarning, module=r"pydicom(\.|$)")

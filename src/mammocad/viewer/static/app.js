@@ -32,7 +32,10 @@
   }
 
   async function api(path, options = {}) {
-    const response = await fetch(path, options);
+    // The server refuses state-changing requests without this header: a page elsewhere
+    // cannot send it to us (it would need a CORS preflight, which the viewer never grants).
+    const headers = Object.assign({ "X-Mammocad-Request": "1" }, options.headers || {});
+    const response = await fetch(path, Object.assign({}, options, { headers }));
     const type = response.headers.get("content-type") || "";
     const body = type.includes("application/json") ? await response.json() : await response.text();
     if (!response.ok) {
