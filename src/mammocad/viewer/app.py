@@ -37,6 +37,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -180,7 +181,7 @@ def create_app(
     hosts = (
         None if allowed_hosts is None or "*" in allowed_hosts else frozenset(h.lower() for h in allowed_hosts)
     )
-    app.add_middleware(_Guard, allowed_hosts=hosts)
+    app.add_middleware(_Guard, allowed_hosts=hosts, pool=pool)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next: Any) -> Response:
@@ -442,6 +443,12 @@ def _install_error_handlers(app: FastAPI) -> None:
 
 _STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
+#: Requests that take a place in the work pool (see the ``pool.bounded`` handlers and uploads).
+_HEAVY = re.compile(
+    r"^(POST /api/images(/[^/]+/(candidates|analyse))?|POST /api/data/(open|table)|GET /api/data"
+    r"|GET /api/images/[^/]+/results/[^/]+/overlay\.png)$"
+)
+
 
 def _host_name(host_header: str) -> str:
     """The host of a ``Host`` header, without port or IPv6 brackets, lower case."""
@@ -461,9 +468,10 @@ class _Guard:
     server would log it with its message, which may quote a file's content).
     """
 
-    def __init__(self, app: ASGIApp, allowed_hosts: frozenset[str] | None) -> None:
+    def __init__(self, app: ASGIApp, allowed_hosts: frozenset[str] | None, pool: WorkPool) -> None:
         self.app = app
         self.allowed_hosts = allowed_hosts
+        self.pool = pool
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -471,6 +479,14 @@ class _Guard:
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         refusal = self._refusal(scope, headers)
+        if (
+            refusal is None
+            and self.pool.full()
+            and _HEAVY.match(f"{scope.get('method')} {scope.get('path')}")
+        ):
+            # Refused here, before a body is parsed or a thread woken: a crowd of retries
+            # costs the server next to nothing.
+            refusal = (429, str(self.pool.busy()))
         if refusal is not None:
             await self._send(send, *refusal)
             return
@@ -518,6 +534,8 @@ class _Guard:
     async def _send(send: Send, status: int, message: str) -> None:
         body = json.dumps({"detail": message}).encode("utf-8")
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        if status == 429:
+            headers.append((b"retry-after", b"1"))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
