@@ -281,9 +281,10 @@ def segment_command(
     from mammocad.segment import segment_mammogram, write_segmentation
 
     mg = read_mammogram(image, pixel_spacing_mm=pixel_spacing, view=None if view is None else view.upper())
+    given = None if roi is None else ROI.parse(roi).check_size(mg.shape)  # in the pixels the user gave
     if not no_normalise:
         mg = normalise(mg)
-    region = None if roi is None else ROI.parse(roi).scaled(mg.scale)
+    region = None if given is None else given.scaled(mg.scale)
     result = segment_mammogram(mg, region, kind=kind)
     paths = write_segmentation(result, out)
     summary = result.summary()
@@ -413,7 +414,7 @@ def predict(
 
     trained = load_model(model_dir)
     mg = read_mammogram(image, pixel_spacing_mm=pixel_spacing)
-    result = predict_lesion(trained, mg, ROI.parse(roi))
+    result = predict_lesion(trained, mg, ROI.parse(roi).check_size(mg.shape))
     typer.echo(json.dumps(dict(result, image=str(image)), indent=2))
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -463,10 +464,17 @@ def _read_raster(path: Path, limit: int) -> np.ndarray:
             arr = np.asarray(im)
     except ImageReadError:
         raise
-    except Image.DecompressionBombError:
+    except Image.DecompressionBombError as exc:
+        # Pillow refuses (at open, from the header) what is past twice its own limit.
+        claimed = re.search(r"\((\d+) pixels\)", str(exc))
+        if claimed is not None and int(claimed.group(1)) > limit:
+            raise ImageReadError(
+                f"{path}: image of {int(claimed.group(1)) / 1e6:.1f} MP is larger than the limit of "
+                f"{limit / 1e6:g} MP; set {MAX_PIXELS_ENV} to a larger number of pixels to read it"
+            ) from None
         raise ImageReadError(
             f"{path}: image is larger than Pillow's decompression-bomb limit "
-            f"({Image.MAX_IMAGE_PIXELS} pixels); refusing to decode it"
+            f"({2 * (Image.MAX_IMAGE_PIXELS or 0)} pixels); refusing to decode it"
         ) from None
     except UnidentifiedImageError:
         raise ImageReadError(f"{path}: not a readable {path.suffix} image") from None
@@ -593,6 +601,16 @@ def _read_deflated_dicom(path: Path, meta: Dataset, limit: int) -> Dataset:
 
 
 def _read_dicom(path: Path, limit: int) -> Mammogram:
+    import warnings
+
+    # pydicom warns about a malformed value by quoting it, and a header may carry anything
+    # (a patient's name in Number of Frames): our own errors name the attribute instead.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"pydicom(\.|$)")
+        return _read_dicom_quietly(path, limit)
+
+
+def _read_dicom_quietly(path: Path, limit: int) -> Mammogram:
     from pydicom.errors import InvalidDicomError
 
     try:

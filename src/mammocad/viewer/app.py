@@ -451,14 +451,20 @@ _HEAVY = re.compile(
 
 
 def _host_name(host_header: str) -> str:
-    """The host of a ``Host`` header, without port or IPv6 brackets, lower case."""
-    host = host_header.strip().lower()
-    if host.startswith("["):
-        end = host.find("]")
-        return host[1:end] if end > 0 else ""
-    if host.count(":") == 1:  # name:port (a bare IPv6 address has several colons)
-        host = host.split(":", 1)[0]
-    return host
+    """The host of a ``Host`` header, without port or IPv6 brackets, lower case ("" if malformed).
+
+    Examples
+    --------
+    >>> _host_name("[::1]:8000"), _host_name("LocalHost:8000"), _host_name("[::1].evil.example")
+    ('::1', 'localhost', '')
+    """
+    match = _HOST.fullmatch(host_header.strip().lower())
+    if match is None:
+        return ""
+    return match.group("ipv6") or match.group("name")
+
+
+_HOST = re.compile(r"(\[(?P<ipv6>[0-9a-f:.]+)\]|(?P<name>[^:\[\]]+))(:\d{1,5})?")
 
 
 class _Guard:
