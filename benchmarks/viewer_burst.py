@@ -237,7 +237,11 @@ def main() -> int:
         if server.poll() is not None:
             print(f"the viewer exited with code {server.returncode}", file=sys.stderr)
         server.terminate()
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
 
     every = [v for b in bursts for v in b.pop("_latencies")]
     p95 = _percentile(every, 95)

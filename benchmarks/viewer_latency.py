@@ -101,7 +101,8 @@ def main() -> int:
     x, y, radius = roi_xyr
     rows: dict[str, dict[str, float | None]] = {}
     try:
-        with httpx.Client(base_url=base, timeout=120) as client:
+        # The header the viewer's page sends: state-changing requests without it are refused.
+        with httpx.Client(base_url=base, timeout=120, headers={"X-Mammocad-Request": "1"}) as client:
 
             def upload() -> dict[str, Any]:
                 r = client.post("/api/images", content=data, headers={"X-Filename": path.name})

@@ -12,6 +12,7 @@ there instead of taking the machine's memory.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
@@ -215,6 +216,7 @@ def with_raw_value(data: bytes, placeholder: bytes, value: bytes) -> bytes:
     return data.replace(placeholder, value)
 
 
+@functools.cache
 def deflated_dicom(rows: int, cols: int, *, trailing_zeros: int = 0) -> bytes:
     """A Deflated Explicit VR Little Endian DICOM of ``rows`` x ``cols`` zeros, deflated as it is built.
 
@@ -238,7 +240,7 @@ def deflated_dicom(rows: int, cols: int, *, trailing_zeros: int = 0) -> bytes:
     header.is_little_endian, header.is_implicit_VR = True, False
     write_dataset(header, ds)
 
-    compressor = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    compressor = zlib.compressobj(1, zlib.DEFLATED, -zlib.MAX_WBITS)
     parts = [compressor.compress(header.getvalue())]
     block = bytes(2**20)
 
