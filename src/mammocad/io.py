@@ -13,6 +13,7 @@ that segmentation, features and the viewer share.
 from __future__ import annotations
 
 import dataclasses
+import io
 import math
 import os
 import re
@@ -26,6 +27,7 @@ from mammocad.errors import ImageReadError, ROIError
 
 if TYPE_CHECKING:
     from pydicom import Dataset
+    from pydicom.dataset import FileMetaDataset
 
 __all__ = [
     "Mammogram",
@@ -512,7 +514,9 @@ def _dicom_integer(ds: Dataset, keyword: str, default: int | None, path: Path) -
     from pydicom.datadict import dictionary_VR, tag_for_keyword
 
     tag = tag_for_keyword(keyword)
-    element = ds.get_item(tag) if tag is not None and tag in ds else None
+    if tag is None:  # pragma: no cover - the keywords are ours
+        raise ValueError(f"not a DICOM keyword: {keyword}")
+    element = ds.get_item(tag) if tag in ds else None
     if element is None or element.value in (None, b"", ""):
         if default is None:
             raise ImageReadError(f"{path}: DICOM has no {keyword}: no pixel data, or the file is truncated")
@@ -555,7 +559,7 @@ def _read_dicom_dataset(path: Path, limit: int) -> Dataset:
     return pydicom.dcmread(path)
 
 
-def _read_deflated_dicom(path: Path, meta: Dataset, limit: int) -> Dataset:
+def _read_deflated_dicom(path: Path, meta: FileMetaDataset, limit: int) -> Dataset:
     """A Deflated Explicit VR Little Endian file, inflated only as far as its header allows.
 
     pydicom inflates the whole data set before it parses a byte of it, so a tiny
@@ -564,8 +568,7 @@ def _read_deflated_dicom(path: Path, meta: Dataset, limit: int) -> Dataset:
     """
     import zlib
 
-    from pydicom.dataset import FileDataset
-    from pydicom.filebase import DicomBytesIO
+    from pydicom.dataset import FileDataset, FileMetaDataset
     from pydicom.filereader import read_dataset
     from pydicom.uid import ExplicitVRLittleEndian
 
@@ -580,7 +583,7 @@ def _read_deflated_dicom(path: Path, meta: Dataset, limit: int) -> Dataset:
     try:
         head = inflater.decompress(compressed, _MAX_DICOM_HEADER_BYTES)
         header = read_dataset(
-            DicomBytesIO(head), False, True, stop_when=lambda tag, vr, length: tag == 0x7FE00010
+            io.BytesIO(head), False, True, stop_when=lambda tag, vr, length: tag == 0x7FE00010
         )
         _check_dicom_size(header, path, limit)
         bits = _dicom_integer(header, "BitsAllocated", 16, path)
@@ -593,9 +596,8 @@ def _read_deflated_dicom(path: Path, meta: Dataset, limit: int) -> Dataset:
         raise ImageReadError(f"{path}: corrupt deflated DICOM ({exc})") from None
     if inflater.unconsumed_tail:
         raise ImageReadError(f"{path}: deflated DICOM holds far more data than its {cols}x{rows} image")
-    inflated = DicomBytesIO(head + rest)
-    dataset = read_dataset(inflated, False, True)
-    file_meta = meta.copy()
+    dataset = read_dataset(io.BytesIO(head + rest), False, True)
+    file_meta = FileMetaDataset(meta)
     file_meta.TransferSyntaxUID = ExplicitVRLittleEndian  # the bytes are inflated now
     return FileDataset(str(path), dataset, preamble, file_meta, False, True)
 
