@@ -135,8 +135,8 @@ def neutralise_text(value: object) -> object:
 
     Examples
     --------
-    >>> neutralise_text("=HYPERLINK(\"http://example.com\")")
-    '\'=HYPERLINK("http://example.com")'
+    >>> print(neutralise_text('=HYPERLINK("http://example.com")'))
+    '=HYPERLINK("http://example.com")
     >>> neutralise_text("-3.5"), neutralise_text(-3.5), neutralise_text("mdb001")
     ('-3.5', -3.5, 'mdb001')
     """
