@@ -257,3 +257,20 @@ def deflated_dicom(rows: int, cols: int, *, trailing_zeros: int = 0) -> bytes:
         zeros(trailing_zeros)
     parts.append(compressor.flush())
     return b"\0" * 128 + b"DICM" + meta.getvalue() + b"".join(parts)
+
+
+@functools.cache
+def dicom_jpeg_larger_than_header(side: int = 4000) -> bytes:
+    """A 64 x 64 DICOM header around a baseline JPEG of ``side`` x ``side`` (a decoder sizes from the JPEG)."""
+    from PIL import Image
+    from pydicom.encaps import encapsulate
+    from pydicom.uid import JPEGBaseline8Bit
+
+    buf = io.BytesIO()
+    Image.fromarray(np.zeros((side, side), np.uint8)).save(buf, format="JPEG", quality=50)
+    ds = dicom_dataset(np.zeros((64, 64), np.uint16))
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit = 8, 8, 7
+    ds.PixelData = encapsulate([buf.getvalue()])
+    ds["PixelData"].VR = "OB"
+    ds.file_meta.TransferSyntaxUID = JPEGBaseline8Bit
+    return dicom_bytes(ds)

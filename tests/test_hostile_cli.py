@@ -26,6 +26,7 @@ from _hostile import (
     deflated_dicom,
     dicom_bytes,
     dicom_dataset,
+    dicom_jpeg_larger_than_header,
     jpeg_claiming,
     png_bytes,
     png_claiming,
@@ -272,6 +273,11 @@ CASES: list[Case] = [
         "dicom_deflate_bomb_behind_small_image",
         _segment("bomb.dcm", lambda: deflated_dicom(64, 64, trailing_zeros=100 * 2**20)),
         ("bomb.dcm", "far more data"),
+    ),
+    Case(
+        "dicom_jpeg_stream_larger_than_header",
+        _segment("jpeg.dcm", dicom_jpeg_larger_than_header),
+        ("jpeg.dcm", "4000x4000", "64x64"),
     ),
     Case(
         "pixel_limit_from_environment",

@@ -602,6 +602,60 @@ def _read_deflated_dicom(path: Path, meta: FileMetaDataset, limit: int) -> Datas
     return FileDataset(str(path), dataset, preamble, file_meta, False, True)
 
 
+def _codestream_size(frame: bytes) -> tuple[int, int] | None:
+    """(rows, columns) a JPEG, JPEG-LS or JPEG 2000 codestream declares, or None if not found."""
+    import struct
+
+    if frame.startswith(b"\x00\x00\x00\x0cjP  "):  # a JP2 file: skip its boxes to the codestream
+        offset = 12
+        while offset + 8 <= len(frame) and frame[offset + 4 : offset + 8] != b"jp2c":
+            length = int.from_bytes(frame[offset : offset + 4], "big")
+            if length < 8:
+                return None
+            offset += length
+        frame = frame[offset + 8 :]
+    if frame[:4] == b"\xff\x4f\xff\x51" and len(frame) >= 24:  # J2K: SOC, then SIZ
+        xsiz, ysiz, xosiz, yosiz = struct.unpack(">IIII", frame[8:24])
+        return ysiz - yosiz, xsiz - xosiz
+    if frame[:2] != b"\xff\xd8":  # JPEG / JPEG-LS: SOI, then segments up to a frame header
+        return None
+    offset = 2
+    while offset + 9 <= len(frame):
+        if frame[offset] != 0xFF:
+            return None
+        marker = frame[offset + 1]
+        if marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF, 0xF7):
+            rows, cols = struct.unpack(">HH", frame[offset + 5 : offset + 9])
+            return rows, cols
+        offset += 2 + int.from_bytes(frame[offset + 2 : offset + 4], "big")
+    return None
+
+
+def _check_codestream_size(ds: Dataset, path: Path) -> None:
+    """Refuse compressed pixel data whose codestream claims another size than Rows x Columns.
+
+    A decoder sizes its output from the codestream, not from the DICOM header that the
+    pixel limit checked: a 64 x 64 header around a 65535 x 65535 JPEG (a few MB of
+    file) would otherwise be decoded in full before the mismatch is noticed.
+    """
+    from pydicom.encaps import generate_frames
+
+    syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
+    if syntax is None or not syntax.is_compressed or syntax == "1.2.840.10008.1.2.5":  # RLE: sized by header
+        return
+    try:
+        first = next(generate_frames(ds.PixelData, number_of_frames=1), b"")
+    except (ValueError, StopIteration, TypeError):
+        return  # the decoder will say what is wrong
+    size = _codestream_size(first)
+    rows, cols = _dicom_integer(ds, "Rows", None, path), _dicom_integer(ds, "Columns", None, path)
+    if size is not None and size != (rows, cols):
+        raise ImageReadError(
+            f"{path}: the compressed pixel data is a {size[1]}x{size[0]} image, but the header says "
+            f"{cols}x{rows}; refusing to decode it"
+        )
+
+
 def _read_dicom(path: Path, limit: int) -> Mammogram:
     import warnings
 
@@ -628,6 +682,7 @@ def _read_dicom_quietly(path: Path, limit: int) -> Mammogram:
     samples = _dicom_integer(ds, "SamplesPerPixel", 1, path)
     if samples != 1:
         raise ImageReadError(f"{path}: DICOM has {samples} samples per pixel; expected greyscale")
+    _check_codestream_size(ds, path)
     try:
         raw = ds.pixel_array
     except Exception as exc:  # decoders raise many types; all mean "cannot decode"
