@@ -25,6 +25,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
+
+#: Peak memory is read from /proc: the hostile-input modules run on Linux only.
+LINUX_ONLY = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="peak memory is read from /proc (Linux only)"
+)
 
 #: Address space a case may add to what the runner's imports took.
 ADDRESS_SPACE_MARGIN = 3 * 2**30
@@ -177,8 +183,11 @@ def tiff_claiming(width: int, height: int) -> bytes:
     return b"II*\x00" + struct.pack("<I", 8) + ifd + struct.pack("<I", 0) + bytes(64)
 
 
-def dicom_dataset(pixels: np.ndarray, pixel_spacing_mm: float | None = 0.1):  # type: ignore[no-untyped-def]
-    """A Part 10 MG dataset (Explicit VR Little Endian) around ``pixels`` (uint16)."""
+def dicom_dataset(pixels: np.ndarray, pixel_spacing_mm: float | None = 0.1, **attributes: object):  # type: ignore[no-untyped-def]
+    """A Part 10 MG dataset (Explicit VR Little Endian) around ``pixels`` (stored as uint16).
+
+    ``attributes`` (DICOM keywords) are set last, e.g. ``PatientID="…"``.
+    """
     from pydicom.dataset import FileDataset, FileMetaDataset
     from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
@@ -201,6 +210,8 @@ def dicom_dataset(pixels: np.ndarray, pixel_spacing_mm: float | None = 0.1):  # 
     if pixel_spacing_mm is not None:
         ds.PixelSpacing = [pixel_spacing_mm, pixel_spacing_mm]
     ds.PixelData = pixels.astype(np.uint16).tobytes()
+    for keyword, value in attributes.items():
+        setattr(ds, keyword, value)
     return ds
 
 

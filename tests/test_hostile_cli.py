@@ -12,7 +12,6 @@ gigabytes).
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +21,7 @@ import pandas as pd
 import pytest
 
 from _hostile import (
+    LINUX_ONLY,
     CliRunnerProcess,
     deflated_dicom,
     dicom_bytes,
@@ -34,9 +34,7 @@ from _hostile import (
     with_raw_value,
 )
 
-pytestmark = pytest.mark.skipif(
-    not sys.platform.startswith("linux"), reason="peak memory is read from /proc (Linux only)"
-)
+pytestmark = LINUX_ONLY
 
 #: Peak memory a refused input may add (MB): a refusal reads a header, not an image.
 REFUSAL_MB = 150
@@ -115,38 +113,21 @@ def _without(ds, keyword: str):  # type: ignore[no-untyped-def]
 
 
 def _cbis_table(work: Path, name: str, image_path: str) -> Path:
-    columns = [
-        "patient_id",
-        "breast density",
-        "left or right breast",
-        "image view",
-        "abnormality id",
-        "abnormality type",
-        "calc type",
-        "calc distribution",
-        "assessment",
-        "pathology",
-        "subtlety",
-        "image file path",
-        "cropped image file path",
-        "ROI mask file path",
-    ]
-    row = [
-        "P_00001",
-        "2",
-        "LEFT",
-        "CC",
-        "1",
-        "calcification",
-        "",
-        "",
-        "4",
-        "MALIGNANT",
-        "3",
-        image_path,
-        "Calc-Training_P_00001_LEFT_CC_1/1/2/000001.dcm",
-        "Calc-Training_P_00001_LEFT_CC_1/1/2/000000.dcm",
-    ]
+    from mammocad.datasets.cbis_ddsm import CBIS_COLUMNS
+
+    columns = [*CBIS_COLUMNS, "calc type", "subtlety"]
+    values = {
+        "patient_id": "P_00001",
+        "left or right breast": "LEFT",
+        "image view": "CC",
+        "abnormality id": "1",
+        "abnormality type": "calcification",
+        "pathology": "MALIGNANT",
+        "image file path": image_path,
+        "cropped image file path": "Calc-Training_P_00001_LEFT_CC_1/1/2/000001.dcm",
+        "ROI mask file path": "Calc-Training_P_00001_LEFT_CC_1/1/2/000000.dcm",
+    }
+    row = [values.get(column, "") for column in columns]
     path = work / f"{name}_calc_case_description_train_set.csv"
     path.write_text(",".join(columns) + "\n" + ",".join(row) + "\n")
     return path

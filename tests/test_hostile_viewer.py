@@ -14,7 +14,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import sys
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from _hostile import (
+    LINUX_ONLY,
     deflated_dicom,
     dicom_bytes,
     dicom_dataset,
@@ -37,9 +37,7 @@ from _hostile import (
 )
 from mammocad.viewer import LOCAL_HOSTS, create_app
 
-pytestmark = pytest.mark.skipif(
-    not sys.platform.startswith("linux"), reason="peak memory is read from /proc (Linux only)"
-)
+pytestmark = LINUX_ONLY
 
 #: Peak memory one hostile request may add to the server process (MB).
 REQUEST_MB = 150

@@ -22,34 +22,19 @@ def png_bytes(pixels: np.ndarray) -> bytes:
 
 def dicom_bytes(pixels: np.ndarray, pixel_spacing_mm: float) -> bytes:
     """A mammography DICOM (Part 10, with preamble) carrying patient identifiers."""
-    from pydicom.dataset import FileDataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+    from _hostile import dicom_bytes as encode
+    from _hostile import dicom_dataset
 
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.1.2"
-    meta.MediaStorageSOPInstanceUID = generate_uid(entropy_srcs=["mammocad-viewer-test"])
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = FileDataset("test.dcm", {}, file_meta=meta, preamble=b"\0" * 128)
-    ds.SOPClassUID = meta.MediaStorageSOPClassUID
-    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
-    ds.PatientName = PATIENT_NAME
-    ds.PatientID = PATIENT_ID
-    ds.PatientBirthDate = "19610203"
-    ds.Modality = "MG"
-    ds.ImageLaterality = "L"
-    ds.ViewPosition = "CC"
-    ds.Rows, ds.Columns = pixels.shape
-    ds.SamplesPerPixel = 1
-    ds.PhotometricInterpretation = "MONOCHROME2"
-    ds.BitsAllocated = 16
-    ds.BitsStored = 12
-    ds.HighBit = 11
-    ds.PixelRepresentation = 0
-    ds.PixelSpacing = [pixel_spacing_mm, pixel_spacing_mm]
-    ds.PixelData = (pixels.astype(np.uint16) * 16).tobytes()
-    buf = io.BytesIO()
-    ds.save_as(buf, enforce_file_format=True)
-    return buf.getvalue()
+    ds = dicom_dataset(
+        pixels.astype(np.uint16) * 16,
+        pixel_spacing_mm,
+        PatientName=PATIENT_NAME,
+        PatientID=PATIENT_ID,
+        PatientBirthDate="19610203",
+        ImageLaterality="L",
+        ViewPosition="CC",
+    )
+    return encode(ds)
 
 
 #: What the viewer's page sends with every state-changing request (see mammocad.viewer.app).
