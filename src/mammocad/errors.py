@@ -16,6 +16,7 @@ __all__ = [
     "FeatureError",
     "ModelError",
     "SynthesisError",
+    "ExportError",
 ]
 
 
@@ -49,3 +50,7 @@ class ModelError(MammocadError, ValueError):
 
 class SynthesisError(MammocadError, ValueError):
     """Synthetic data was asked for with an invalid argument."""
+
+
+class ExportError(MammocadError, ValueError):
+    """A DICOM Segmentation or Structured Report cannot be made from what was given."""

@@ -33,6 +33,8 @@ __all__ = [
     "Mammogram",
     "ROI",
     "read_mammogram",
+    "read_dicom_header",
+    "read_mask",
     "normalise",
     "to_uint8",
     "SUPPORTED_SUFFIXES",
@@ -755,6 +757,135 @@ def _dicom_view(ds: object) -> str | None:
         if "oblique" in meaning:
             return "MLO"
     return None
+
+
+#: SOP classes of DICOM Segmentation (binary/fractional, and label map).
+SEG_SOP_CLASS_UIDS = ("1.2.840.10008.5.1.4.1.1.66.4", "1.2.840.10008.5.1.4.1.1.66.7")
+
+
+def _is_dicom(path: Path) -> bool:
+    return path.suffix.lower() in DICOM_SUFFIXES or (path.suffix == "" and _has_dicom_preamble(path))
+
+
+def read_dicom_header(path: str | os.PathLike[str]) -> Dataset:
+    """Read a DICOM image's attributes without decoding its pixels.
+
+    This is the source header that DICOM output (a Segmentation or a Structured
+    Report, :mod:`mammocad.export`) copies patient and study context from and
+    references.
+
+    Parameters
+    ----------
+    path : path-like
+        A DICOM image file.
+
+    Returns
+    -------
+    pydicom.Dataset
+        Every attribute up to (not including) Pixel Data.
+
+    Raises
+    ------
+    ImageReadError
+        If the file is missing, is not DICOM (a PNG, PGM, TIFF or JPEG has no
+        patient, study or image identifiers for DICOM output to reference), is
+        unreadable, or lacks the identifiers (SOP Class/Instance UID, Study
+        Instance UID, Rows, Columns) a reference needs.
+    """
+    import pydicom
+    from pydicom.errors import InvalidDicomError
+
+    p = Path(path)
+    if not p.is_file():
+        raise ImageReadError(f"{p}: no such file")
+    if not _is_dicom(p):
+        raise ImageReadError(
+            f"{p}: not a DICOM file; DICOM output (SEG, SR) needs a DICOM image, whose patient, "
+            "study and image identifiers it copies and references"
+        )
+    try:
+        ds = pydicom.dcmread(p, stop_before_pixels=True)
+    except InvalidDicomError as exc:
+        raise ImageReadError(f"{p}: not a DICOM file ({exc})") from None
+    except (EOFError, OSError, ValueError, KeyError, TypeError) as exc:
+        raise ImageReadError(f"{p}: truncated or corrupt DICOM ({exc or type(exc).__name__})") from None
+    missing = [
+        k for k in ("SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "Rows", "Columns") if not ds.get(k)
+    ]
+    if missing:
+        raise ImageReadError(f"{p}: DICOM lacks {', '.join(missing)}; it cannot be referenced")
+    return ds
+
+
+def read_mask(path: str | os.PathLike[str]) -> np.ndarray:
+    """Read a lesion mask: a DICOM Segmentation or a greyscale image.
+
+    A DICOM SEG (binary, fractional or label map) of one 2-D image gives the
+    union of its segments on that image's grid (fractional values count from
+    0.5 of their maximum); any other image gives its non-zero pixels.
+
+    Parameters
+    ----------
+    path : path-like
+        A DICOM SEG, or an image :func:`read_mammogram` reads (PNG, TIFF, PGM,
+        DICOM).
+
+    Returns
+    -------
+    ndarray of bool, shape (rows, cols)
+
+    Raises
+    ------
+    ImageReadError
+        If the file cannot be read, or the SEG covers more than one source
+        image. The message names the file.
+
+    Examples
+    --------
+    >>> mask = read_mask("lesion-seg.dcm")  # doctest: +SKIP
+    >>> mask.shape, mask.dtype
+    ((3062, 2394), dtype('bool'))
+    """
+    p = Path(path)
+    if p.is_file() and p.stat().st_size and _is_dicom(p):
+        import pydicom
+
+        try:
+            sop_class = str(
+                pydicom.dcmread(p, stop_before_pixels=True, specific_tags=["SOPClassUID"]).get(
+                    "SOPClassUID", ""
+                )
+            )
+        except Exception:  # noqa: BLE001 - read_mammogram below names what is wrong
+            sop_class = ""
+        if sop_class in SEG_SOP_CLASS_UIDS:
+            return _read_seg_mask(p)
+    return read_mammogram(p).pixels > 0
+
+
+def _read_seg_mask(path: Path) -> np.ndarray:
+    import highdicom as hd
+
+    try:
+        seg = hd.seg.segread(path)
+        sources = seg.get_source_image_uids()
+        if len(sources) != 1:
+            raise ImageReadError(
+                f"{path}: the SEG covers {len(sources)} source images; a lesion mask needs one 2-D image"
+            )
+        pixels = seg.get_pixels_by_source_instance(
+            source_sop_instance_uids=[str(sources[0][2])], ignore_spatial_locations=True
+        )
+    except ImageReadError:
+        raise
+    except Exception as exc:  # highdicom and its decoders raise many types: all mean "cannot read it"
+        detail = " ".join(str(exc).split()) or type(exc).__name__
+        raise ImageReadError(f"{path}: cannot read the DICOM SEG ({detail})") from None
+    values = np.asarray(pixels)[0]
+    if values.ndim == 3:  # one channel per segment
+        values = values.max(axis=2)
+    fractional = str(seg.get("SegmentationType", "")).upper() == "FRACTIONAL"
+    return values >= 0.5 if fractional else values > 0
 
 
 def to_uint8(pixels: np.ndarray) -> np.ndarray:
