@@ -23,8 +23,13 @@ def mammogram_file(
     view: str | None = "MLO",
     birth_date: str = "19600101",
     seed: int = 0,
+    pixels: np.ndarray | None = None,
+    spacing_mm: float = 0.1,
 ) -> Path:
-    """Write a For Presentation mammogram carrying the context a SEG and an SR copy."""
+    """Write a For Presentation mammogram carrying the context a SEG and an SR copy.
+
+    ``pixels`` (12-bit values) default to noise of ``shape``.
+    """
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = MG_FOR_PRESENTATION
     meta.MediaStorageSOPInstanceUID = generate_uid()
@@ -47,21 +52,22 @@ def mammogram_file(
     ds.Modality = "MG"
     ds.SeriesNumber = 1
     ds.InstanceNumber = 1
-    ds.ImagerPixelSpacing = [0.1, 0.1]
+    ds.ImagerPixelSpacing = [spacing_mm, spacing_mm]
     if orientation is not None:
         ds.PatientOrientation = orientation
     if laterality is not None:
         ds.ImageLaterality = laterality
     if view is not None:
         ds.ViewPosition = view
-    ds.Rows, ds.Columns = shape
+    if pixels is None:
+        pixels = np.random.default_rng(seed).integers(0, 4096, size=shape, dtype=np.uint16)
+    ds.Rows, ds.Columns = pixels.shape
     ds.SamplesPerPixel = 1
     ds.PhotometricInterpretation = "MONOCHROME2"
     ds.BitsAllocated = 16
     ds.BitsStored = 12
     ds.HighBit = 11
     ds.PixelRepresentation = 0
-    pixels = np.random.default_rng(seed).integers(0, 4096, size=shape, dtype=np.uint16)
     ds.PixelData = pixels.astype("<u2").tobytes()
     ds.save_as(path, enforce_file_format=True)
     return path
