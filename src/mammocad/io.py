@@ -842,9 +842,19 @@ def read_mask(path: str | os.PathLike[str]) -> np.ndarray:
 
     Examples
     --------
-    >>> mask = read_mask("lesion-seg.dcm")  # doctest: +SKIP
-    >>> mask.shape, mask.dtype
-    ((3062, 2394), dtype('bool'))
+    ``read_mask("seg.dcm")`` reads a SEG that ``mammocad segment --dicom`` wrote; here
+    an 8-bit mask image written on the spot:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> from PIL import Image
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = Path(folder) / "mask.png"
+    ...     Image.fromarray(np.eye(4, dtype=np.uint8) * 255).save(path)
+    ...     mask = read_mask(path)
+    >>> mask.dtype, int(mask.sum())
+    (dtype('bool'), 4)
     """
     p = Path(path)
     if p.is_file() and p.stat().st_size and _is_dicom(p):
