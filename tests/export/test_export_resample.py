@@ -36,8 +36,8 @@ def test_nearest_neighbour_equals_scikit_image(rows: int, cols: int, size: int, 
     # inverse of the resize normalise() made.
     expected = resize(mask[:h, :w].astype(np.uint8), (rows, cols), order=0, anti_aliasing=False) > 0.5
     assert got.shape == (rows, cols) and got.dtype == bool
-    # Ties (a source centre exactly on an analysis pixel edge) may round either way.
-    assert np.mean(got != expected) <= 0.02
+    # Equal except at ties (a source centre exactly on an analysis pixel edge), which
+    # either library may round either way.
     ties = _tie_rows(rows, h)[:, None] | _tie_rows(cols, w)[None, :]
     np.testing.assert_array_equal(got[~ties], expected[~ties])
 
