@@ -804,7 +804,14 @@ def read_dicom_header(path: str | os.PathLike[str]) -> Dataset:
             "study and image identifiers it copies and references"
         )
     try:
-        ds = pydicom.dcmread(p, stop_before_pixels=True)
+        if _is_deflated(p):  # inflated only as far as its header allows
+            ds = _read_deflated_dicom(p, pydicom.filereader.read_file_meta_info(p), pixel_limit())
+            if "PixelData" in ds:
+                del ds.PixelData
+        else:
+            ds = pydicom.dcmread(p, stop_before_pixels=True)
+    except ImageReadError:
+        raise
     except InvalidDicomError as exc:
         raise ImageReadError(f"{p}: not a DICOM file ({exc})") from None
     except (EOFError, OSError, ValueError, KeyError, TypeError) as exc:
@@ -860,17 +867,28 @@ def read_mask(path: str | os.PathLike[str]) -> np.ndarray:
     if p.is_file() and p.stat().st_size and _is_dicom(p):
         import pydicom
 
+        header = None
         try:
-            sop_class = str(
-                pydicom.dcmread(p, stop_before_pixels=True, specific_tags=["SOPClassUID"]).get(
-                    "SOPClassUID", ""
-                )
-            )
+            # A deflated file would be inflated whole: read_mammogram reads those safely.
+            if not _is_deflated(p):
+                header = pydicom.dcmread(p, stop_before_pixels=True)
         except Exception:  # noqa: BLE001 - read_mammogram below names what is wrong
-            sop_class = ""
-        if sop_class in SEG_SOP_CLASS_UIDS:
+            header = None
+        if header is not None and str(header.get("SOPClassUID", "")) in SEG_SOP_CLASS_UIDS:
+            rows = _dicom_integer(header, "Rows", None, p)
+            cols = _dicom_integer(header, "Columns", None, p)
+            frames = _dicom_integer(header, "NumberOfFrames", 1, p)
+            _check_pixel_count(p, rows, cols, frames, pixel_limit())  # before decoding, as for images
             return _read_seg_mask(p)
     return read_mammogram(p).pixels > 0
+
+
+def _is_deflated(path: Path) -> bool:
+    import pydicom
+    from pydicom.uid import DeflatedExplicitVRLittleEndian
+
+    meta = pydicom.filereader.read_file_meta_info(path)
+    return bool(meta.get("TransferSyntaxUID") == DeflatedExplicitVRLittleEndian)
 
 
 def _read_seg_mask(path: Path) -> np.ndarray:

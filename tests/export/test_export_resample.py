@@ -24,8 +24,8 @@ def _analysis_mask(rows: int, cols: int, size: int, seed: int) -> tuple[np.ndarr
 
 @settings(max_examples=60, deadline=None)
 @given(
-    rows=st.integers(3, 400),
-    cols=st.integers(3, 400),
+    rows=st.integers(32, 400),
+    cols=st.integers(32, 400),
     size=st.integers(2, 128),
     seed=st.integers(0, 2**16),
 )

@@ -84,6 +84,15 @@ def test_read_mask_reads_the_union_of_a_seg_on_the_source_grid(source: Path, tmp
     np.testing.assert_array_equal(read_mask(png), union)  # a plain image mask: non-zero pixels
 
 
+def test_read_mask_keeps_the_pixel_limit(
+    source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _write(make_segmentation(read_dicom_header(source), _masks(), scale=SCALE), tmp_path / "seg.dcm")
+    monkeypatch.setenv("MAMMOCAD_MAX_PIXELS", str(SHAPE[0] * SHAPE[1]))  # one frame fits, two do not
+    with pytest.raises(ImageReadError, match="larger than the limit"):
+        read_mask(path)
+
+
 def test_empty_findings_get_no_segment(source: Path, tmp_path: Path) -> None:
     masks = _masks()
     masks["calcification"] = np.zeros_like(masks["calcification"])
