@@ -1,7 +1,7 @@
 """Batch feature extraction: Dask with 2 local workers against one process, same lesions.
 
 A synthetic cohort (``mammocad.synth.make_cohort``, seed 0) of at least 300 lesions
-is measured twice with ``extract_table``: in one process (``workers=None``, no Dask
+is measured twice with ``mammocad.pipeline.measure_lesion_table``: in one process (``workers=None``, no Dask
 overhead: the stronger baseline) and on a local Dask cluster of 2 single-threaded
 worker processes (``workers=2``, cluster start-up included). Goal: ≥ 1.7x.
 
@@ -35,7 +35,7 @@ def main() -> int:
 
     from mammocad._fileio import atomic_write_text
     from mammocad.datasets import read_lesion_table
-    from mammocad.features import extract_table
+    from mammocad.pipeline import measure_lesion_table
     from mammocad.synth import make_cohort
 
     work = Path(args.work)
@@ -50,7 +50,7 @@ def main() -> int:
         out.unlink(missing_ok=True)
         load_before = os.getloadavg()[0]
         start = time.perf_counter()
-        table = extract_table(lesions, out, workers=workers, progress=True, chunk_size=1000)
+        table = measure_lesion_table(lesions, out, workers=workers, progress=True, chunk_size=1000)
         seconds = time.perf_counter() - start
         timings[name] = {
             "seconds": round(seconds, 2),

@@ -23,7 +23,7 @@ import pandas as pd
 
 from mammocad._fileio import atomic_write_text
 from mammocad.evaluation import run_experiment
-from mammocad.features.extract import read_feature_table
+from mammocad.features.table import read_feature_table
 
 HERE = Path(__file__).resolve().parent
 

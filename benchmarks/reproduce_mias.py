@@ -28,7 +28,7 @@ import pandas as pd
 from mammocad._fileio import atomic_write_text
 from mammocad.datasets import load_mias, write_lesion_table
 from mammocad.evaluation.paper import PAPER_TABLES
-from mammocad.report.pipeline import MIAS_EXPERIMENT_ABNORMALITIES
+from mammocad.pipeline import MIAS_EXPERIMENT_ABNORMALITIES
 
 HERE = Path(__file__).resolve().parent
 GOAL_S = 600.0

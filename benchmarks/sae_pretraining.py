@@ -14,7 +14,7 @@ Data sets:
 - ``wdbc``: scikit-learn's ``load_breast_cancer`` (the Wisconsin diagnostic breast
   cancer table: 30 nucleus features of 569 breast masses) — a real tabular stand-in.
 - ``synthetic``: ``mammocad.synth.make_cohort`` images, segmented and measured with
-  ``mammocad.features.extract_table`` (all 41 features).
+  ``mammocad.pipeline.measure_lesion_table`` (all 41 features).
 - ``mias``: the mini-MIAS feature table (all 41 features, lesions with coordinates),
   read from ``--mias-features`` or extracted from ``$MAMMOCAD_DATA/mias``.
 
@@ -87,7 +87,7 @@ def compare(X: np.ndarray, y: np.ndarray, groups: np.ndarray, repeats: int, n_sp
 
 
 def synthetic_table(n_images: int, work: Path):
-    from mammocad.features import extract_table
+    from mammocad.pipeline import measure_lesion_table
     from mammocad.synth import make_cohort
 
     out = work / "synthetic_features.parquet"
@@ -96,19 +96,19 @@ def synthetic_table(n_images: int, work: Path):
 
         return pd.read_parquet(out)
     lesions = make_cohort(n_images, work / "synthetic", seed=0, size=512, pixel_spacing_mm=0.2)
-    return extract_table(lesions, out, progress=False)
+    return measure_lesion_table(lesions, out, progress=False)
 
 
 def mias_table(path: str | None, work: Path):
     import pandas as pd
 
     from mammocad.datasets import load_mias
-    from mammocad.features import extract_table
+    from mammocad.pipeline import measure_lesion_table
 
     if path and Path(path).is_file():
         return pd.read_parquet(path)
     data = Path(os.environ.get("MAMMOCAD_DATA", "/work/shared/data")) / "mias"
-    return extract_table(load_mias(data), work / "mias_features.parquet", progress=False)
+    return measure_lesion_table(load_mias(data), work / "mias_features.parquet", progress=False)
 
 
 def main() -> int:
@@ -157,9 +157,9 @@ def main() -> int:
             y = table["label"].to_numpy(dtype=int)
             groups = table["patient_id"].astype(str).to_numpy()
             source = (
-                "mammocad.synth.make_cohort + extract_table"
+                "mammocad.synth.make_cohort + measure_lesion_table"
                 if name == "synthetic"
-                else "mini-MIAS, extract_table"
+                else "mini-MIAS, measure_lesion_table"
             )
         entry = compare(X, y, groups, args.repeats, args.folds)
         entry.update(

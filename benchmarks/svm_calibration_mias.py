@@ -31,7 +31,7 @@ from sklearn.svm import SVC
 from mammocad._fileio import atomic_write_text
 from mammocad.evaluation.metrics import positive_scores
 from mammocad.features import scenario_columns
-from mammocad.features.extract import read_feature_table
+from mammocad.features.table import read_feature_table
 from mammocad.models import select_model
 
 HERE = Path(__file__).resolve().parent

@@ -5,7 +5,7 @@ mammogram: upload the file, fetch the display PNG, find candidates, analyse one 
 (segmentation + 41 features + probability when a model is given). Each request is
 timed next to the library call a Python user would make for the same result
 (``read_mammogram``; ``detect_candidates`` on the 1024 grid;
-``extract_lesion_features``), so the ratio is the viewer's overhead (HTTP, JSON,
+``mammocad.pipeline.analyse_lesion``), so the ratio is the viewer's overhead (HTTP, JSON,
 PNG encoding, and for the analysis the extra segmentation pass for the overlay).
 
     MAMMOCAD_DATA=/work/shared/data OMP_NUM_THREADS=1 python benchmarks/viewer_latency.py
@@ -77,8 +77,8 @@ def main() -> int:
     import uvicorn
 
     from mammocad._fileio import atomic_write_text
-    from mammocad.features import extract_lesion_features
     from mammocad.io import ROI, normalise, read_mammogram
+    from mammocad.pipeline import analyse_lesion
     from mammocad.segment import detect_candidates
     from mammocad.viewer import create_app
 
@@ -138,7 +138,7 @@ def main() -> int:
                 lambda: client.post(f"/api/images/{image_id}/analyse", json=roi_body).raise_for_status(),
                 args.repeats,
             )
-            t_lib, _ = _median_time(lambda: extract_lesion_features(mg, ROI(x, y, radius)), args.repeats)
+            t_lib, _ = _median_time(lambda: analyse_lesion(mg, ROI(x, y, radius)), args.repeats)
             rows["analyse ROI"] = {"viewer_s": t_web, "library_s": t_lib}
     finally:
         server.should_exit = True

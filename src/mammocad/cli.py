@@ -277,16 +277,17 @@ def segment_command(
     quiet: Quiet = False,
 ) -> None:
     """Segment microcalcifications and/or a mass; write an overlay, masks and a JSON summary."""
-    from mammocad.io import ROI, normalise, read_mammogram
-    from mammocad.segment import segment_mammogram, write_segmentation
+    from mammocad.pipeline import segment_and_write
 
-    mg = read_mammogram(image, pixel_spacing_mm=pixel_spacing, view=None if view is None else view.upper())
-    given = None if roi is None else ROI.parse(roi).check_size(mg.shape)  # in the pixels the user gave
-    if not no_normalise:
-        mg = normalise(mg)
-    region = None if given is None else given.scaled(mg.scale)
-    result = segment_mammogram(mg, region, kind=kind)
-    paths = write_segmentation(result, out)
+    result, paths = segment_and_write(
+        image,
+        out,
+        roi=roi,
+        kind=kind,
+        pixel_spacing_mm=pixel_spacing,
+        normalise_image=not no_normalise,
+        view=view,
+    )
     summary = result.summary()
     calcs, mass = summary["calcifications"], summary["mass"]
     parts = []
@@ -338,15 +339,11 @@ def features_command(
         return
     if lesions is None or out is None:
         raise FeatureError("give a lesion table and --out FEATURES.parquet (or --list)")
-    from mammocad.datasets import read_lesion_table
-    from mammocad.features import extract_table
-    from mammocad.parallel import check_execution
+    from mammocad.pipeline import measure_lesion_table
 
-    check_execution(workers, scheduler)
-    table = read_lesion_table(lesions)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        result = extract_table(table, out, workers=workers, scheduler=scheduler, progress=not quiet)
+        result = measure_lesion_table(lesions, out, workers=workers, scheduler=scheduler, progress=not quiet)
     skipped = result.attrs["skipped"]
     for item in skipped:
         typer.echo(f"warning: lesion {item['lesion_id']} skipped: {item['reason']}", err=True)
@@ -377,14 +374,12 @@ def train(
     quiet: Quiet = False,
 ) -> None:
     """Select a model by patient-grouped k-fold CV on the training rows; save it."""
-    from mammocad.models import read_table, save_model, train_model
+    from mammocad.pipeline import train as train_journey
 
-    table = read_table(features)
-    outcome = train_model(
-        table, model, scenario=scenario, n_splits=folds, random_state=seed, n_jobs=jobs, where=str(features)
+    outcome = train_journey(
+        features, model, out, scenario=scenario, n_splits=folds, random_state=seed, n_jobs=jobs
     )
-    meta = dict(outcome.metadata, features_table=str(features))
-    save_model(out, outcome.estimator, feature_names=outcome.feature_names, metadata=meta)
+    meta = outcome.metadata
     m = meta["metrics"]
     test = f"; test AUC {m['test_auc']:.3f}" if m.get("test_auc") is not None else ""
     say(
@@ -409,13 +404,10 @@ def predict(
     """Segment the lesion, measure its features and print the malignancy probability as JSON."""
     import json
 
-    from mammocad.io import ROI, read_mammogram
-    from mammocad.models import load_model, predict_lesion
+    from mammocad.pipeline import predict as predict_journey
 
-    trained = load_model(model_dir)
-    mg = read_mammogram(image, pixel_spacing_mm=pixel_spacing)
-    result = predict_lesion(trained, mg, ROI.parse(roi).check_size(mg.shape))
-    typer.echo(json.dumps(dict(result, image=str(image)), indent=2))
+    result = predict_journey(model_dir, image, roi, pixel_spacing_mm=pixel_spacing)
+    typer.echo(json.dumps(result, indent=2))
 
 
 # --- reproduce / demo (issue 6) ------------------------------------------------------
@@ -476,7 +468,7 @@ def reproduce(
     quiet: Quiet = False,
 ) -> None:
     """Run the paper's experiment (3 scenarios x 4 classifiers + baseline) and write a report."""
-    from mammocad.report.pipeline import reproduce as run
+    from mammocad.pipeline import reproduce as run
 
     done = run(
         data,
@@ -514,7 +506,7 @@ def demo(
     """Synthetic cohort (and mini-MIAS) through the whole pipeline, with reduced grids: a few minutes."""
     import os
 
-    from mammocad.report.pipeline import run_demo
+    from mammocad.pipeline import run_demo
 
     root = os.environ.get("MAMMOCAD_DATA")
     mias_dir = Path(root) / "mias" if root else None

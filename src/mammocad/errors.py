@@ -14,6 +14,7 @@ __all__ = [
     "ROIError",
     "SegmentationError",
     "FeatureError",
+    "FeatureTableError",
     "ModelError",
     "SynthesisError",
     "ExportError",
@@ -42,6 +43,15 @@ class SegmentationError(MammocadError, ValueError):
 
 class FeatureError(MammocadError, ValueError):
     """Feature extraction was given input it cannot work on."""
+
+
+class FeatureTableError(FeatureError, DatasetError):
+    """A feature table is malformed, unreadable, or being written by another run.
+
+    Raised by :mod:`mammocad.features.table` for every problem of a feature table,
+    so that a caller catches one type (it is both a :class:`FeatureError` and a
+    :class:`DatasetError`).
+    """
 
 
 class ModelError(MammocadError, ValueError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-import mammocad.features.extract as extract_module
+import mammocad.pipeline.measure as measure_module
 from mammocad.cli import main
 from mammocad.features import FEATURE_NAMES
 from mammocad.features.registry import registry_markdown
@@ -24,11 +24,11 @@ def test_measure_and_resume(tmp_path, capsys, monkeypatch):
     make_cohort(2, tmp_path, seed=4, size=384, pixel_spacing_mm=0.2)
     calls = []
 
-    def fake(mammogram, roi, *, normalise=True):
+    def fake(grid, roi):
         calls.append(roi)
-        return dict.fromkeys(FEATURE_NAMES, 0.5)
+        return None, dict.fromkeys(FEATURE_NAMES, 0.5)
 
-    monkeypatch.setattr(extract_module, "extract_lesion_features", fake)
+    monkeypatch.setattr(measure_module, "measure_on_grid", fake)
     out = tmp_path / "features.parquet"
     assert main(["features", str(tmp_path / "lesions.csv"), "--out", str(out), "--quiet"]) == 0
     assert capsys.readouterr().out == ""

@@ -6,7 +6,6 @@ import io
 import json
 import logging
 import math
-import sys
 
 import numpy as np
 import pytest
@@ -316,23 +315,15 @@ def test_candidates_lie_on_the_image(client, case, opened):
     assert any(math.hypot(c["x"] - t[0], c["y"] - t[1]) < t[2] + c["radius"] for c in found for t in truth)
 
 
-def test_missing_stage_is_503_then_serving(client, opened, case_png, monkeypatch):
-    monkeypatch.setitem(sys.modules, "mammocad.features", None)  # import now fails
-    r = client.get("/api/features")
-    assert r.status_code == 503 and "not available yet" in r.json()["detail"]
-    monkeypatch.undo()
-    assert client.get("/api/features").status_code == 200
-    assert_still_serving(client, case_png)
-
-
 # --- with a model ----------------------------------------------------------------------
 
 
 def test_probability_round_trip_with_a_model(case, case_dicom, model_dir, caplog):
     """DICOM upload -> segment -> features -> probability, checked against the library."""
-    from mammocad.features import FEATURE_NAMES, extract_lesion_features
+    from mammocad.features import FEATURE_NAMES
     from mammocad.io import ROI, Mammogram
     from mammocad.models import load_model
+    from mammocad.pipeline import analyse_lesion
 
     client = client_for(create_app(model_dir=model_dir))
     status = client.get("/api/status").json()
@@ -348,7 +339,7 @@ def test_probability_round_trip_with_a_model(case, case_dicom, model_dir, caplog
     assert result["model"]["name"] == "lda-fixture"
     # The same probability as the library gives for the same lesion.
     mg = Mammogram(case.pixels.astype(np.float32) * 16, pixel_spacing_mm=case.pixel_spacing_mm)
-    values = extract_lesion_features(mg, ROI(*case.mass_roi))
+    values = analyse_lesion(mg, ROI(*case.mass_roi)).features
     row = np.array([[values[name] for name in FEATURE_NAMES]])
     assert result["features"] == pytest.approx(values, rel=1e-9, abs=1e-12)
     assert result["probability"] == pytest.approx(trained.estimator.predict_proba(row)[0, 1], abs=1e-9)

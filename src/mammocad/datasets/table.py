@@ -47,6 +47,8 @@ __all__ = [
     "summarise",
     "neutralise_text",
     "neutralise_frame",
+    "cell_text",
+    "cell_number",
 ]
 
 #: Columns of a lesion table, in order; any further column is free metadata.
@@ -94,12 +96,30 @@ def _is_blank(value: object) -> bool:
         return False
 
 
-def _text(value: object) -> str:
+def cell_text(value: object) -> str:
+    """A table cell as stripped text; ``""`` for a blank cell (None, NaN, NA, whitespace).
+
+    Examples
+    --------
+    >>> cell_text("  mdb001 "), cell_text(float("nan")), cell_text(None)
+    ('mdb001', '', '')
+    """
     return "" if _is_blank(value) else str(value).strip()
 
 
-def _number(value: object, column: str, where: str) -> float:
-    """A finite float, or NaN for a blank cell."""
+def cell_number(value: object, column: str, where: str) -> float:
+    """A table cell as a finite float; NaN for a blank cell.
+
+    Raises
+    ------
+    DatasetError
+        Naming ``where`` and ``column``, if the cell is not a finite number.
+
+    Examples
+    --------
+    >>> cell_number(" 0.2", "pixel_spacing_mm", "row 1"), cell_number("", "x", "row 1")
+    (0.2, nan)
+    """
     if _is_blank(value):
         return math.nan
     try:
@@ -185,30 +205,30 @@ def _normalise_row(
     for column in _REQUIRED_VALUES:
         if _is_blank(row.get(column)):
             raise DatasetError(f"{where}: {column} is empty")
-    out["lesion_id"] = _text(row["lesion_id"])
-    out["patient_id"] = _text(row["patient_id"])
-    out["image_path"] = _resolve(_text(row["image_path"]), base)
+    out["lesion_id"] = cell_text(row["lesion_id"])
+    out["patient_id"] = cell_text(row["patient_id"])
+    out["image_path"] = _resolve(cell_text(row["image_path"]), base)
 
-    laterality = _text(row.get("laterality")).upper()
+    laterality = cell_text(row.get("laterality")).upper()
     if laterality and laterality not in _LATERALITY:
         raise DatasetError(f"{where}: laterality must be L, R or empty, got {row.get('laterality')!r}")
     out["laterality"] = _LATERALITY.get(laterality, "")
 
-    view = _text(row.get("view")).upper()
+    view = cell_text(row.get("view")).upper()
     if view and view not in VIEWS:
         raise DatasetError(
             f"{where}: unknown view {row.get('view')!r}; expected one of {', '.join(VIEWS)} or empty"
         )
     out["view"] = view
 
-    abnormality = _text(row["abnormality"]).lower()
+    abnormality = cell_text(row["abnormality"]).lower()
     if abnormality not in ABNORMALITIES:
         raise DatasetError(
             f"{where}: unknown abnormality {row['abnormality']!r}; expected one of {', '.join(ABNORMALITIES)}"
         )
     out["abnormality"] = abnormality
 
-    roi = [_number(row.get(c), c, where) for c in ("x", "y", "radius")]
+    roi = [cell_number(row.get(c), c, where) for c in ("x", "y", "radius")]
     known = [not math.isnan(v) for v in roi]
     if any(known) and not all(known):
         raise DatasetError(f"{where}: x, y and radius must be given together (or all left empty)")
@@ -220,16 +240,16 @@ def _normalise_row(
             raise DatasetError(f"{where}: radius must be > 0 pixels, got {radius:g}")
     out["x"], out["y"], out["radius"] = x, y, radius
 
-    out["mask_path"] = _resolve(_text(row.get("mask_path")), base)
+    out["mask_path"] = _resolve(cell_text(row.get("mask_path")), base)
 
-    pathology = _text(row["pathology"]).lower()
+    pathology = cell_text(row["pathology"]).lower()
     if pathology not in PATHOLOGIES:
         raise DatasetError(
             f"{where}: unknown pathology {row['pathology']!r}; expected one of {', '.join(PATHOLOGIES)}"
         )
     out["pathology"] = pathology
 
-    spacing = _number(row.get("pixel_spacing_mm"), "pixel_spacing_mm", where)
+    spacing = cell_number(row.get("pixel_spacing_mm"), "pixel_spacing_mm", where)
     low, high = PIXEL_SPACING_RANGE_MM
     if not math.isnan(spacing) and spacing <= 0:
         raise DatasetError(f"{where}: pixel_spacing_mm must be > 0, got {spacing:g}")
@@ -239,7 +259,7 @@ def _normalise_row(
         )
     out["pixel_spacing_mm"] = spacing
 
-    split = _text(row.get("split")).lower()
+    split = cell_text(row.get("split")).lower()
     if split and split not in SPLITS:
         raise DatasetError(f"{where}: split must be train, test or empty, got {row.get('split')!r}")
     out["split"] = split
@@ -274,7 +294,7 @@ def _metadata_column(values: pd.Series) -> pd.Series:
     """
     blank = values.map(_is_blank)
     if not len(values) or blank.all():
-        return values.map(_text).astype(object)
+        return values.map(cell_text).astype(object)
     if not blank.any():
         if all(isinstance(v, (bool, np.bool_)) for v in values):
             return values.astype(bool)
@@ -284,10 +304,10 @@ def _metadata_column(values: pd.Series) -> pd.Series:
         isinstance(v, (bool, np.bool_)) or (isinstance(v, str) and _LEADING_ZERO.match(v.strip()))
         for v in values
     ):
-        return values.map(_text).astype(object)  # "007" is an identifier, not the number 7
+        return values.map(cell_text).astype(object)  # "007" is an identifier, not the number 7
     numeric = pd.to_numeric(values.where(~blank), errors="coerce")
     if numeric[~blank].isna().any():
-        return values.map(_text).astype(object)
+        return values.map(cell_text).astype(object)
     numeric = numeric.astype(np.float64)
     if not blank.any() and np.array_equal(numeric, np.round(numeric)) and np.abs(numeric).max() < 2**53:
         return numeric.astype(np.int64)

@@ -1,10 +1,17 @@
 """The paper's 41 lesion features: registry, calcification, mass and texture features.
 
+- :mod:`~mammocad.features.registry`: every feature named, defined and documented.
+- :func:`calcification_features`, :func:`mass_features`: measure label images and masks.
+- :func:`lesion_features`: all 41 of a :class:`~mammocad.segment.LesionSegmentation`.
+- :mod:`~mammocad.features.table`: the feature table (schema, reader/writer,
+  validator, :func:`to_xy_groups`, provenance).
+
 >>> from mammocad.features import FEATURES, scenario_columns
 >>> len(FEATURES), len(scenario_columns("calcification")), len(scenario_columns("mass"))
 (41, 15, 26)
 """
 
+from mammocad.features.lesion import lesion_features
 from mammocad.features.registry import (
     CALCIFICATION_FEATURES,
     FEATURE_NAMES,
@@ -18,6 +25,13 @@ from mammocad.features.registry import (
     feature_spec,
     mass_features,
     scenario_columns,
+)
+from mammocad.features.table import (
+    ID_COLUMNS,
+    read_feature_table,
+    to_xy_groups,
+    validate_feature_table,
+    write_feature_table,
 )
 
 __all__ = [
@@ -33,15 +47,10 @@ __all__ = [
     "feature_spec",
     "calcification_features",
     "mass_features",
-    "extract_lesion_features",
-    "extract_table",
-    "TABLE_ID_COLUMNS",
+    "lesion_features",
+    "ID_COLUMNS",
+    "read_feature_table",
+    "write_feature_table",
+    "validate_feature_table",
+    "to_xy_groups",
 ]
-
-
-def __getattr__(name: str):  # noqa: ANN202 - lazy import keeps `import mammocad.features` light
-    if name in ("extract_lesion_features", "extract_table", "TABLE_ID_COLUMNS"):
-        from mammocad.features import extract
-
-        return getattr(extract, name)
-    raise AttributeError(f"module 'mammocad.features' has no attribute {name!r}")

@@ -10,8 +10,9 @@
 - :func:`save_model` / :func:`load_model` — skops for the scikit-learn steps, JSON +
   safetensors for the SAE, a SHA-256 manifest over every file; no pickle.
   :class:`ModelVersionWarning` when a model was saved by other library versions.
-- :func:`train_model` / :func:`predict_lesion` — the library side of
-  ``mammocad train`` and ``mammocad predict``.
+
+Models take arrays and return probabilities; training on a feature table and
+predicting a lesion are journeys of :mod:`mammocad.pipeline`.
 """
 
 from mammocad.models.baselines import (
@@ -31,7 +32,6 @@ from mammocad.models.persistence import (
 )
 from mammocad.models.sae import StackedDenoisingAutoencoderClassifier
 from mammocad.models.selection import SelectionResult, check_training_data, select_model
-from mammocad.models.training import TrainingOutcome, predict_lesion, read_table, train_model, training_matrix
 
 __all__ = [
     "StackedDenoisingAutoencoderClassifier",
@@ -49,9 +49,4 @@ __all__ = [
     "save_model",
     "load_model",
     "training_data_hash",
-    "TrainingOutcome",
-    "read_table",
-    "training_matrix",
-    "train_model",
-    "predict_lesion",
 ]

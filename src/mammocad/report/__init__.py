@@ -5,13 +5,13 @@ See :func:`write_report` (figures + HTML into a folder), :func:`render_report`,
 """
 
 from mammocad.report.figures import feature_auc_figure, figure_png, roc_curve_points, roc_figure
-from mammocad.report.html import honest_reading, render_overlays, render_report, write_report
+from mammocad.report.html import Overlay, honest_reading, render_report, write_report
 
 __all__ = [
     "feature_auc_figure",
     "figure_png",
     "honest_reading",
-    "render_overlays",
+    "Overlay",
     "render_report",
     "roc_curve_points",
     "roc_figure",

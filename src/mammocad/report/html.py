@@ -1,8 +1,8 @@
 """A self-contained HTML report of an experiment (figures inlined as base64 PNG).
 
 :func:`write_report` writes, into one folder, ``roc_<scenario>.png`` (the
-paper's Fig. 5), ``feature_auc.png`` (Fig. 4), segmentation overlays of a few
-test lesions when a lesion table with images is given, and ``report.html``:
+paper's Fig. 5), ``feature_auc.png`` (Fig. 4), the segmentation overlays it is
+handed (:class:`Overlay`; it reads no image), and ``report.html``:
 tables in the paper's layout with the paper's own numbers beside ours, the
 dataset summary, configuration, software versions and a reading of the
 intervals generated from the numbers. The HTML needs no other file: it can be
@@ -14,15 +14,14 @@ from __future__ import annotations
 import base64
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from mammocad._fileio import atomic_write_bytes, atomic_write_text
-from mammocad.errors import MammocadError
 from mammocad.evaluation.experiment import ExperimentResult
 from mammocad.evaluation.paper import PAPER_KNN_K, PAPER_TABLE_NUMBERS, PAPER_TABLES
 from mammocad.report.figures import (
@@ -33,7 +32,7 @@ from mammocad.report.figures import (
     scenario_title,
 )
 
-__all__ = ["render_report", "write_report", "honest_reading", "render_overlays"]
+__all__ = ["render_report", "write_report", "honest_reading", "Overlay"]
 
 _METRICS = ("accuracy", "sensitivity", "specificity", "auc")
 
@@ -191,65 +190,24 @@ def _summary_rows(result: ExperimentResult) -> list[dict[str, Any]]:
     return [{"abnormalities": abns, "rows": rows}]
 
 
-def render_overlays(
-    result: ExperimentResult,
-    lesions: pd.DataFrame,
-    *,
-    n: int = 4,
-) -> list[tuple[str, str, np.ndarray]]:
-    """Segmentation overlays of a few test lesions (half malignant where possible).
+@dataclass(frozen=True, eq=False)
+class Overlay:
+    """A segmentation overlay to show in the report.
 
-    Parameters
+    Attributes
     ----------
-    result : ExperimentResult
-    lesions : DataFrame
-        Lesion table (:func:`mammocad.datasets.read_lesion_table`) with
-        ``image_path``, ``x``, ``y``, ``radius``, ``abnormality``.
-    n : int, default 4
-
-    Returns
-    -------
-    list of (lesion_id, caption, RGB uint8 array)
-        Lesions whose image cannot be read or segmented are skipped.
+    name : str
+        Identifies the lesion; the PNG is written as ``overlay_<name>.png``.
+    caption : str
+        Shown under the image.
+    image : ndarray of uint8, shape (rows, cols, 3)
+        The RGB overlay, already drawn (e.g. by
+        :func:`mammocad.segment.render_overlay`).
     """
-    from mammocad.io import ROI, read_mammogram
-    from mammocad.segment import render_overlay, segment_calcifications, segment_mass
 
-    needed = {"lesion_id", "image_path", "x", "y", "radius", "abnormality"}
-    if not needed <= set(lesions.columns):
-        raise MammocadError(
-            f"lesion table lacks column(s) {sorted(needed - set(lesions.columns))} for overlays"
-        )
-    test_ids = result.split.loc[result.split["split"] == "test"]
-    table = lesions.assign(lesion_id=lesions["lesion_id"].astype(str)).merge(
-        test_ids[["lesion_id", "label"]], on="lesion_id"
-    )
-    table = table[np.isfinite(pd.to_numeric(table["radius"], errors="coerce"))]
-    picks = pd.concat(
-        [table[table["label"] == 1].head((n + 1) // 2), table[table["label"] == 0].head(n // 2)]
-    ).head(n)
-    out = []
-    for _, row in picks.iterrows():
-        try:
-            given = pd.to_numeric(row.get("pixel_spacing_mm", np.nan), errors="coerce")
-            mg = read_mammogram(row["image_path"], pixel_spacing_mm=given if np.isfinite(given) else None)
-            spacing = mg.pixel_spacing_mm
-            if spacing is None:  # without a physical scale the segmenters cannot run
-                continue
-            roi = ROI(float(row["x"]), float(row["y"]), float(row["radius"]))
-            calc = mass = None
-            if row["abnormality"] == "mass":
-                mass = segment_mass(mg.pixels, roi, pixel_spacing_mm=spacing)
-            else:
-                calc = segment_calcifications(mg.pixels, roi, pixel_spacing_mm=spacing)
-            rgb = render_overlay(mg.pixels, roi, calcifications=calc, mass=mass)
-        except MammocadError:
-            continue
-        caption = (
-            f"{row['lesion_id']}: {row['abnormality']}, {'malignant' if row['label'] == 1 else 'benign'}"
-        )
-        out.append((str(row["lesion_id"]), caption, rgb))
-    return out
+    name: str
+    caption: str
+    image: np.ndarray
 
 
 def _png_of_rgb(rgb: np.ndarray, max_side: int = 700) -> bytes:
@@ -340,8 +298,7 @@ def write_report(
     result: ExperimentResult,
     out_dir: str | Path,
     *,
-    lesions: pd.DataFrame | None = None,
-    n_overlays: int = 4,
+    overlays: Sequence[Overlay] = (),
     title: str = "mammocad: reproduction of Wang et al. (2016)",
     dataset_name: str = "",
     links: Mapping[str, str] | None = None,
@@ -352,10 +309,10 @@ def write_report(
     ----------
     result : ExperimentResult
     out_dir : path
-    lesions : DataFrame, optional
-        Lesion table with images: a few test lesions are segmented and drawn
-        (``overlay_<lesion_id>.png``).
-    n_overlays : int, default 4
+    overlays : sequence of Overlay
+        Segmentation overlays to show (each also written as
+        ``overlay_<name>.png``); the report draws them as handed, it reads no
+        image and segments nothing.
     title, dataset_name : str
     links : mapping of str to str, optional
         Extra links shown at the top (text → relative URL).
@@ -375,16 +332,13 @@ def write_report(
     figures["feature_auc"] = figure_png(feature_auc_figure(result, calc_like))
     for name, png in figures.items():
         atomic_write_bytes(out / f"{name}.png", png)
-    overlays: list[tuple[str, bytes]] = []
-    if lesions is not None and n_overlays > 0:
-        for lesion_id, caption, rgb in render_overlays(result, lesions, n=n_overlays):
-            png = _png_of_rgb(rgb)
-            safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in lesion_id)
-            atomic_write_bytes(out / f"overlay_{safe}.png", png)
-            overlays.append((caption, png))
-    html = render_report(
-        result, figures, overlays=overlays, title=title, dataset_name=dataset_name, links=links
-    )
+    shown: list[tuple[str, bytes]] = []
+    for overlay in overlays:
+        png = _png_of_rgb(overlay.image)
+        safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in overlay.name)
+        atomic_write_bytes(out / f"overlay_{safe}.png", png)
+        shown.append((overlay.caption, png))
+    html = render_report(result, figures, overlays=shown, title=title, dataset_name=dataset_name, links=links)
     path = out / "report.html"
     atomic_write_text(path, html)
     return path

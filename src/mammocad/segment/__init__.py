@@ -2,8 +2,9 @@
 
 Plain functions over 2-D grey arrays (inputs are never modified); physical sizes
 come from ``pixel_spacing_mm``. See :func:`breast_mask`,
-:func:`segment_calcifications`, :func:`segment_mass`, :func:`detect_candidates`
-and :func:`render_overlay`.
+:func:`segment_calcifications`, :func:`segment_mass`, :func:`detect_candidates`,
+:func:`render_overlay`, and :func:`segment_lesion`, which segments one lesion once
+into the :class:`LesionSegmentation` that features, viewer and report read.
 """
 
 from mammocad.segment.breast import breast_mask, chest_wall_side
@@ -14,13 +15,8 @@ from mammocad.segment.calcifications import (
     segment_calcifications,
 )
 from mammocad.segment.candidates import CANDIDATE_KINDS, Candidate, detect_candidates
+from mammocad.segment.lesion import LesionSegmentation, segment_lesion
 from mammocad.segment.mass import MASS_METHODS, MassSegmentation, mask_contour, segment_mass
-from mammocad.segment.outputs import (
-    SEGMENT_TYPES,
-    MammogramSegmentation,
-    segment_mammogram,
-    write_segmentation,
-)
 from mammocad.segment.overlay import render_overlay
 
 __all__ = [
@@ -38,8 +34,6 @@ __all__ = [
     "Candidate",
     "CANDIDATE_KINDS",
     "render_overlay",
-    "segment_mammogram",
-    "write_segmentation",
-    "MammogramSegmentation",
-    "SEGMENT_TYPES",
+    "segment_lesion",
+    "LesionSegmentation",
 ]

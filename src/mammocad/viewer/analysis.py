@@ -1,15 +1,13 @@
-"""The library calls behind the viewer: candidates, segmentation, features, model.
+"""The viewer's side of the pipeline: what the web layer shows of an analysis.
 
-Everything here is a thin wrapper over :mod:`mammocad.segment`,
-:mod:`mammocad.features` and :mod:`mammocad.models`, imported when first used so
-that the viewer starts (and says clearly what is missing) even in a partial
-install. Results are plain values that the web layer turns into JSON and PNGs.
+The work is done by :mod:`mammocad.pipeline` (:func:`~mammocad.pipeline.analyse_lesion`,
+:func:`~mammocad.pipeline.find_candidates`, :func:`~mammocad.pipeline.load_model`);
+this module turns its values into what the page needs: JSON-ready dicts and PNGs.
 """
 
 from __future__ import annotations
 
 import base64
-import importlib
 import io
 import math
 from dataclasses import dataclass
@@ -17,13 +15,22 @@ from typing import Any
 
 import numpy as np
 
-from mammocad.errors import FeatureError, MammocadError, ModelError
-from mammocad.io import ROI, Mammogram, normalise, to_uint8
+from mammocad.errors import ModelError
+from mammocad.features.registry import FEATURES
+from mammocad.io import ROI, Mammogram, to_uint8
+from mammocad.pipeline import (
+    LesionAnalysis,
+    analyse_lesion,
+    calcification_layer,
+    lesion_overlay,
+    load_model,
+)
+from mammocad.pipeline import find_candidates as pipeline_candidates
 
 __all__ = [
-    "StageUnavailable",
     "ModelInfo",
     "Analysis",
+    "NO_MODEL_NOTE",
     "load_model_info",
     "feature_catalogue",
     "find_candidates",
@@ -31,21 +38,15 @@ __all__ = [
     "overlay_png",
     "display_png",
     "analysis_to_dict",
+    "finite_or_none",
 ]
 
 
-class StageUnavailable(MammocadError, RuntimeError):
-    """A pipeline stage the viewer needs is not part of this install."""
+#: Why there is no probability when the viewer runs without a model.
+NO_MODEL_NOTE = "No model loaded: start the viewer with --model MODEL_DIR to see a malignancy probability."
 
-
-def _stage(module: str, name: str) -> Any:
-    """Import ``mammocad.<module>.<name>`` or raise :class:`StageUnavailable`."""
-    try:
-        return getattr(importlib.import_module(f"mammocad.{module}"), name)
-    except (ImportError, AttributeError):
-        raise StageUnavailable(
-            f"{name} is not available yet: mammocad.{module} does not provide it in this install"
-        ) from None
+#: An analysis as the viewer keeps it (:class:`mammocad.pipeline.LesionAnalysis`).
+Analysis = LesionAnalysis
 
 
 @dataclass(frozen=True)
@@ -115,10 +116,7 @@ def load_model_info(model_dir: str) -> ModelInfo:
     ModelError
         If the folder does not hold a model mammocad saved, or its recorded test
         AUC is not a number.
-    StageUnavailable
-        If :mod:`mammocad.models` is not installed.
     """
-    load_model = _stage("models", "load_model")
     trained = load_model(model_dir)
     metadata = dict(getattr(trained, "metadata", {}) or {})
     name = getattr(trained, "name", None) or _metadata_value(metadata, "model", "metadata.name") or "unnamed"
@@ -140,7 +138,6 @@ def load_model_info(model_dir: str) -> ModelInfo:
 
 def feature_catalogue() -> list[dict[str, Any]]:
     """The registry's 41 features, in order: name, group, unit, definition, formula."""
-    features = _stage("features", "FEATURES")
     return [
         {
             "name": spec.name,
@@ -149,87 +146,26 @@ def feature_catalogue() -> list[dict[str, Any]]:
             "definition": spec.definition,
             "formula": spec.formula,
         }
-        for spec in features
+        for spec in FEATURES
     ]
-
-
-def _spacing(mammogram: Mammogram, override: float | None) -> float:
-    spacing = override if override is not None else mammogram.pixel_spacing_mm
-    if spacing is None:
-        raise FeatureError(
-            f"{mammogram.source or 'image'}: pixel spacing unknown; enter it in millimetres per pixel"
-        )
-    if not (math.isfinite(spacing) and spacing > 0):
-        raise FeatureError(f"pixel_spacing_mm must be a positive number of millimetres, got {spacing}")
-    return float(spacing)
-
-
-def _paper_grid(mammogram: Mammogram, spacing: float) -> Mammogram:
-    """The image on the paper's 1024-pixel, 8-bit grid, where features are measured."""
-    return normalise(mammogram.replace(pixel_spacing_mm=spacing, scale=1.0))
-
-
-def _grid_spacing(grid: Mammogram) -> float:
-    if grid.pixel_spacing_mm is None:  # pragma: no cover - _paper_grid always sets it
-        raise MammocadError("internal: the analysis grid has no pixel spacing")
-    return float(grid.pixel_spacing_mm)
 
 
 def find_candidates(mammogram: Mammogram, *, pixel_spacing_mm: float | None = None) -> list[dict[str, Any]]:
     """Automatic lesion candidates, best first, as ``{kind, x, y, radius, score}``.
 
-    Candidates are found on the paper's 1024-pixel grid (as features are
-    measured there) and given in the pixel coordinates of ``mammogram``.
+    Found by :func:`mammocad.pipeline.find_candidates` (on the grid where
+    features are measured) and given in the pixel coordinates of ``mammogram``.
     """
-    detect_candidates = _stage("segment", "detect_candidates")
-    spacing = _spacing(mammogram, pixel_spacing_mm)
-    grid = _paper_grid(mammogram, spacing)
-    found = detect_candidates(grid.pixels, pixel_spacing_mm=_grid_spacing(grid))
-    back = 1.0 / grid.scale
     return [
         {
             "kind": str(c.kind),
-            "x": float(c.roi.x) * back,
-            "y": float(c.roi.y) * back,
-            "radius": float(c.roi.radius) * back,
-            "score": _finite_or_none(c.score),
+            "x": float(c.roi.x),
+            "y": float(c.roi.y),
+            "radius": float(c.roi.radius),
+            "score": finite_or_none(c.score),
         }
-        for c in found
+        for c in pipeline_candidates(mammogram, pixel_spacing_mm=pixel_spacing_mm)
     ]
-
-
-@dataclass(frozen=True, eq=False)
-class Analysis:
-    """Segmentation, features and probability for one ROI of one image.
-
-    Segmentation and features are computed on ``grid``, the image brought to the
-    paper's 1024-pixel grid (:func:`mammocad.io.normalise`), exactly as
-    :func:`mammocad.features.extract_lesion_features` does for training;
-    ``grid.scale`` maps the image's coordinates onto it.
-
-    Attributes
-    ----------
-    roi : ROI
-        In the pixel coordinates of the image as opened.
-    grid : Mammogram
-        The normalised image; ``grid_roi`` is ``roi`` on it.
-    calcifications, mass
-        :class:`~mammocad.segment.CalcificationSegmentation` and
-        :class:`~mammocad.segment.MassSegmentation` on ``grid``.
-    features : dict
-        The 41 features, registry order.
-    probability : float or None
-        Malignancy probability, or None (``probability_note`` says why).
-    """
-
-    roi: ROI
-    grid: Mammogram
-    grid_roi: ROI
-    calcifications: Any
-    mass: Any
-    features: dict[str, float]
-    probability: float | None
-    probability_note: str
 
 
 def analyse(
@@ -238,22 +174,8 @@ def analyse(
     *,
     pixel_spacing_mm: float | None = None,
     model: ModelInfo | None = None,
-) -> Analysis:
-    """Segment the ROI, compute the 41 features and, with a model, the probability.
-
-    Parameters
-    ----------
-    mammogram : Mammogram
-    roi : ROI
-        In the image's pixel coordinates.
-    pixel_spacing_mm : float, optional
-        Overrides the image's own spacing (needed where the image has none).
-    model : ModelInfo, optional
-        Classifier giving the malignancy probability.
-
-    Returns
-    -------
-    Analysis
+) -> LesionAnalysis:
+    """:func:`mammocad.pipeline.analyse_lesion` with the viewer's loaded model.
 
     Raises
     ------
@@ -262,44 +184,13 @@ def analyse(
     MammocadError
         If the spacing is unknown, or a stage refuses its input.
     """
-    spacing = _spacing(mammogram, pixel_spacing_mm)
-    roi.bbox(mammogram.shape)  # raises ROIError naming the ROI if it misses the image
-    segment_calcifications = _stage("segment", "segment_calcifications")
-    segment_mass = _stage("segment", "segment_mass")
-    extract_lesion_features = _stage("features", "extract_lesion_features")
-    grid = _paper_grid(mammogram, spacing)
-    grid_roi = roi.scaled(grid.scale)
-    grid_spacing = _grid_spacing(grid)
-    calcifications = segment_calcifications(grid.pixels, grid_roi, pixel_spacing_mm=grid_spacing)
-    mass = segment_mass(grid.pixels, grid_roi, pixel_spacing_mm=grid_spacing)
-    # The model was trained on extract_lesion_features' values: use exactly that path.
-    values = extract_lesion_features(grid, grid_roi, normalise=False)
-    features = {str(k): float(v) for k, v in values.items()}
-    probability, note = _predict(model, features)
-    return Analysis(roi, grid, grid_roi, calcifications, mass, features, probability, note)
+    return analyse_lesion(
+        mammogram, roi, pixel_spacing_mm=pixel_spacing_mm, model=None if model is None else model.estimator
+    )
 
 
-def _predict(model: ModelInfo | None, features: dict[str, float]) -> tuple[float | None, str]:
-    if model is None:
-        return (
-            None,
-            "No model loaded: start the viewer with --model MODEL_DIR to see a malignancy probability.",
-        )
-    trained = model.estimator
-    row = trained.feature_matrix(features)  # ModelError naming missing or non-finite features
-    estimator = trained.estimator
-    proba = np.asarray(estimator.predict_proba(row), dtype=np.float64)
-    classes = [
-        int(c) if isinstance(c, (int, np.integer)) else c for c in getattr(estimator, "classes_", [0, 1])
-    ]
-    column = classes.index(1) if 1 in classes else proba.shape[1] - 1
-    value = float(proba[0, column])
-    if not math.isfinite(value):
-        raise ModelError(f"model {model.name!r} returned a non-finite probability")
-    return value, f"Probability of malignancy from model {model.name!r}."
-
-
-def _finite_or_none(value: Any) -> float | None:
+def finite_or_none(value: Any) -> float | None:
+    """``float(value)`` where it is a finite number, else None (JSON ``null``)."""
     try:
         value = float(value)
     except (TypeError, ValueError):
@@ -320,53 +211,38 @@ def display_png(mammogram: Mammogram) -> bytes:
     return _png(to_uint8(mammogram.pixels))
 
 
-def overlay_png(analysis: Analysis) -> bytes:
-    """PNG of :func:`mammocad.segment.render_overlay` for an analysis, on the 1024-pixel grid."""
-    render_overlay = _stage("segment", "render_overlay")
-    rgb = render_overlay(
-        analysis.grid.pixels, analysis.grid_roi, calcifications=analysis.calcifications, mass=analysis.mass
-    )
-    return _png(np.asarray(rgb, dtype=np.uint8))
+def overlay_png(analysis: LesionAnalysis) -> bytes:
+    """PNG of :func:`mammocad.pipeline.lesion_overlay` (on the 1024-pixel grid)."""
+    return _png(np.asarray(lesion_overlay(analysis), dtype=np.uint8))
 
 
-def _calcification_layer(analysis: Analysis) -> dict[str, Any] | None:
-    """Transparent PNG (data URL) of the segmented calcifications around the ROI.
+def _calcification_layer(analysis: LesionAnalysis) -> dict[str, Any] | None:
+    """Transparent PNG (data URL) of the segmented calcifications, placed on the image.
 
     ``x0, y0, width, height`` place it in the coordinates of the image as
     opened, pixel edges (a pixel ``j`` spans ``j - 0.5`` to ``j + 0.5``).
     """
-    labels = getattr(analysis.calcifications, "labels", None)
-    if labels is None:
-        return None
-    from mammocad.segment.overlay import CALCIFICATION_COLOUR  # same colour as the exported PNG
-
-    rows, cols = analysis.grid_roi.bbox(analysis.grid.shape, margin=2)
-    crop = np.asarray(labels)[rows, cols] > 0
-    rgba = np.zeros(crop.shape + (4,), dtype=np.uint8)
-    rgba[crop] = (*CALCIFICATION_COLOUR, 255)
-    scale = analysis.grid.scale
+    rgba, (x0, y0, width, height) = calcification_layer(analysis)
     return {
-        "x0": (cols.start - 0.5) / scale,
-        "y0": (rows.start - 0.5) / scale,
-        "width": crop.shape[1] / scale,
-        "height": crop.shape[0] / scale,
+        "x0": x0,
+        "y0": y0,
+        "width": width,
+        "height": height,
         "png": "data:image/png;base64," + base64.b64encode(_png(rgba)).decode("ascii"),
     }
 
 
-def analysis_to_dict(analysis: Analysis, *, model: ModelInfo | None) -> dict[str, Any]:
+def analysis_to_dict(analysis: LesionAnalysis, *, model: ModelInfo | None) -> dict[str, Any]:
     """JSON-ready result: ROI, segmentation summary and layers, features, probability.
 
     Coordinates are those of the image as opened. Undefined (non-finite) feature
     values are given as ``null``.
     """
-    calc = analysis.calcifications
-    mass = analysis.mass
-    scale = analysis.grid.scale
-    spacing = _grid_spacing(analysis.grid)
-    contour = np.asarray(getattr(mass, "contour", np.empty((0, 2))), dtype=np.float64).reshape(-1, 2) / scale
-    mass_mask = getattr(mass, "mask", None)
-    mass_area_px = int(np.count_nonzero(mass_mask)) if mass_mask is not None else 0
+    seg = analysis.segmentation
+    scale = analysis.scale
+    spacing = seg.pixel_spacing_mm
+    contour = np.asarray(seg.mass_contour, dtype=np.float64).reshape(-1, 2) / scale
+    note = NO_MODEL_NOTE if model is None else f"Probability of malignancy from model {model.name!r}."
     return {
         "roi": {"x": analysis.roi.x, "y": analysis.roi.y, "radius": analysis.roi.radius},
         "pixel_spacing_mm": spacing * scale,
@@ -376,16 +252,16 @@ def analysis_to_dict(analysis: Analysis, *, model: ModelInfo | None) -> dict[str
             "pixel_spacing_mm": spacing,
         },
         "calcifications": {
-            "count": int(getattr(calc, "count", 0)),
+            "count": seg.calcification_count,
             "layer": _calcification_layer(analysis),
         },
         "mass": {
-            "area_mm2": mass_area_px * spacing**2,
+            "area_mm2": seg.mass_area_mm2,
             # (row, col) on the grid from the library; the page draws (x, y) on the image.
             "contour_xy": [[round(float(c), 2), round(float(r), 2)] for r, c in contour],
         },
-        "features": {name: _finite_or_none(value) for name, value in analysis.features.items()},
+        "features": {name: finite_or_none(value) for name, value in analysis.features.items()},
         "probability": analysis.probability,
-        "probability_note": analysis.probability_note,
+        "probability_note": note,
         "model": None if model is None else model.to_dict(),
     }

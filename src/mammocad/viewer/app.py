@@ -54,7 +54,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mammocad.errors import MammocadError, ROIError
 from mammocad.io import ROI, Mammogram, check_pixel_spacing
 from mammocad.viewer.analysis import (
-    StageUnavailable,
     analyse,
     analysis_to_dict,
     display_png,
@@ -417,10 +416,6 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DataPathError)
     async def data_path_error(request: Request, exc: DataPathError) -> JSONResponse:
         return _answer(exc.status_code, str(exc))
-
-    @app.exception_handler(StageUnavailable)
-    async def stage_unavailable(request: Request, exc: StageUnavailable) -> JSONResponse:
-        return _answer(503, str(exc))
 
     @app.exception_handler(PoolBusy)
     async def pool_busy(request: Request, exc: PoolBusy) -> JSONResponse:

@@ -8,13 +8,14 @@ the file system is touched beyond that check.
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 from typing import Any
 
+from mammocad.datasets import cell_text, load_mias, read_lesion_table
 from mammocad.errors import ImageReadError, MammocadError
 from mammocad.io import SUPPORTED_SUFFIXES, Mammogram, read_mammogram
+from mammocad.viewer.analysis import finite_or_none
 
 __all__ = ["DataFolder", "DataPathError"]
 
@@ -142,12 +143,10 @@ class DataFolder:
         DatasetError
             If the file is not a lesion table.
         """
-        from mammocad.viewer.analysis import _stage
-
         path = self.resolve(relative, kind="any")
         if path.is_dir() and not (path / _MIAS_INDEX).is_file():
             raise DataPathError(f"data path {relative!r}: folder has no {_MIAS_INDEX}", status_code=404)
-        reader = _stage("datasets", "load_mias" if path.is_dir() else "read_lesion_table")
+        reader = load_mias if path.is_dir() else read_lesion_table
         try:
             table = reader(path)
         except MammocadError as exc:
@@ -162,12 +161,12 @@ class DataFolder:
                 {
                     "lesion_id": str(record.get("lesion_id", "")),
                     "image": image,
-                    "abnormality": _text(record.get("abnormality")),
-                    "pathology": _text(record.get("pathology")),
-                    "x": _number(record.get("x")),
-                    "y": _number(record.get("y")),
-                    "radius": _number(record.get("radius")),
-                    "pixel_spacing_mm": _number(record.get("pixel_spacing_mm")),
+                    "abnormality": cell_text(record.get("abnormality")),
+                    "pathology": cell_text(record.get("pathology")),
+                    "x": finite_or_none(record.get("x")),
+                    "y": finite_or_none(record.get("y")),
+                    "radius": finite_or_none(record.get("radius")),
+                    "pixel_spacing_mm": finite_or_none(record.get("pixel_spacing_mm")),
                 }
             )
         return rows
@@ -183,17 +182,3 @@ class DataFolder:
         except ImageReadError as exc:
             raise ImageReadError(str(exc).replace(str(path), shown)) from None
         return mammogram.replace(source=shown)
-
-
-def _text(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    return str(value)
-
-
-def _number(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None

@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 
 from mammocad.cli import app
 from mammocad.features import FEATURE_NAMES, scenario_columns
-from mammocad.models import load_model, train_model
+from mammocad.models import load_model
+from mammocad.pipeline import train_model
 
 runner = CliRunner()
 

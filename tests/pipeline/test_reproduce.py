@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from mammocad.cli import app
 from mammocad.errors import MammocadError
 from mammocad.features import FEATURE_NAMES, scenario_columns
-from mammocad.report.pipeline import load_features, run_demo
+from mammocad.pipeline import load_features, run_demo
 
 runner = CliRunner()
 

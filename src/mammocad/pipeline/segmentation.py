@@ -1,9 +1,10 @@
-"""Segment a whole mammogram as the ``mammocad segment`` command does, and write the results.
+"""Segment a whole mammogram as ``mammocad segment`` does, and write the results.
 
-:func:`segment_mammogram` runs the segmentation of a :class:`~mammocad.io.Mammogram`
-for a given ROI, or on the best automatic candidates when no ROI is given;
+:func:`segment_mammogram` segments a :class:`~mammocad.io.Mammogram` for a given
+ROI, or at the best automatic candidates when no ROI is given;
 :func:`write_segmentation` writes ``overlay.png``, ``calcifications.png`` (16-bit
-label image), ``mass.png`` (0/255) and ``segmentation.json`` atomically.
+label image), ``mass.png`` (0/255) and ``segmentation.json`` atomically;
+:func:`segment_and_write` is the whole command.
 """
 
 from __future__ import annotations
@@ -18,13 +19,25 @@ import numpy as np
 
 from mammocad._fileio import atomic_path, atomic_write_text
 from mammocad.errors import SegmentationError
-from mammocad.io import ROI, Mammogram
-from mammocad.segment.calcifications import CalcificationSegmentation, segment_calcifications
-from mammocad.segment.candidates import Candidate, detect_candidates
-from mammocad.segment.mass import MassSegmentation, segment_mass
-from mammocad.segment.overlay import render_overlay
+from mammocad.io import ROI, Mammogram, normalise, read_mammogram
+from mammocad.segment import (
+    CalcificationSegmentation,
+    Candidate,
+    MassSegmentation,
+    breast_mask,
+    detect_candidates,
+    render_overlay,
+    segment_calcifications,
+    segment_mass,
+)
 
-__all__ = ["SEGMENT_TYPES", "MammogramSegmentation", "segment_mammogram", "write_segmentation"]
+__all__ = [
+    "SEGMENT_TYPES",
+    "MammogramSegmentation",
+    "segment_mammogram",
+    "write_segmentation",
+    "segment_and_write",
+]
 
 SEGMENT_TYPES = ("calcification", "mass", "both")
 
@@ -123,8 +136,6 @@ def segment_mammogram(
     candidates: tuple[Candidate, ...] | None = None
     calc_roi = mass_roi = roi
     if roi is None:
-        from mammocad.segment.breast import breast_mask
-
         breast = breast_mask(
             pixels, remove_pectoral=(mammogram.view or "").upper() == "MLO", laterality=mammogram.laterality
         )
@@ -193,6 +204,71 @@ def write_segmentation(result: MammogramSegmentation, out_dir: str | os.PathLike
             image.save(tmp, format="PNG")
     atomic_write_text(paths["json"], json.dumps(result.summary(), indent=2) + "\n")
     return paths
+
+
+def segment_and_write(
+    image: str | os.PathLike[str] | Mammogram,
+    out_dir: str | os.PathLike[str],
+    *,
+    roi: ROI | str | None = None,
+    kind: str = "both",
+    pixel_spacing_mm: float | None = None,
+    normalise_image: bool = True,
+    view: str | None = None,
+) -> tuple[MammogramSegmentation, dict[str, Path]]:
+    """``mammocad segment``: read an image, segment it, write the overlay, masks and summary.
+
+    Parameters
+    ----------
+    image : path-like or Mammogram
+        Mammogram file (DICOM, PGM, PNG, TIFF, JPEG) or an image already read.
+    out_dir : path-like
+        Folder for ``overlay.png``, ``calcifications.png``, ``mass.png`` and
+        ``segmentation.json`` (:func:`write_segmentation`).
+    roi : ROI or str, optional
+        The lesion's circle in the ORIGINAL image's pixels (``"X,Y,R"``
+        accepted); None runs the automatic candidates.
+    kind : {"calcification", "mass", "both"}
+    pixel_spacing_mm : float, optional
+        For files that do not carry it.
+    normalise_image : bool
+        Segment on the 1024-pixel, 8-bit grid (:func:`mammocad.io.normalise`)
+        rather than the image as read.
+    view : str, optional
+        ``"CC"`` or ``"MLO"`` for files that do not say (MLO: the pectoral muscle
+        is not searched).
+
+    Returns
+    -------
+    result : MammogramSegmentation
+    paths : dict of str to Path
+        File role → path written.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from mammocad.synth import make_case
+    >>> case = make_case(0, abnormality="mass", size=512, pixel_spacing_mm=0.2)
+    >>> out = pathlib.Path(tempfile.mkdtemp())
+    >>> result, paths = segment_and_write(case.mammogram, out, roi=case.lesions[0].roi, kind="mass")
+    >>> result.mass.found, sorted(p.name for p in paths.values())
+    (True, ['calcifications.png', 'mass.png', 'overlay.png', 'segmentation.json'])
+    """
+    if isinstance(image, Mammogram):
+        mg = image if pixel_spacing_mm is None else image.replace(pixel_spacing_mm=pixel_spacing_mm)
+        if view is not None:
+            mg = mg.replace(view=view.upper())
+    else:
+        mg = read_mammogram(
+            image, pixel_spacing_mm=pixel_spacing_mm, view=None if view is None else view.upper()
+        )
+    if normalise_image:
+        mg = normalise(mg)
+    region = None
+    if roi is not None:
+        region = (roi if isinstance(roi, ROI) else ROI.parse(roi)).scaled(mg.scale)
+    result = segment_mammogram(mg, region, kind=kind)
+    return result, write_segmentation(result, out_dir)
 
 
 def _roi_dict(roi: ROI | None, scale: float) -> dict[str, Any] | None:

@@ -1,7 +1,9 @@
-"""End-to-end runs: lesion table → features → experiment → report.
+"""The experiment journeys: reproduce the paper on a table, and the demo.
 
-:func:`reproduce` is what ``mammocad reproduce`` does; :func:`run_demo` is what
-``mammocad demo`` does (a synthetic cohort, and mini-MIAS when available).
+:func:`reproduce` is what ``mammocad reproduce`` does (features measured and
+cached → :func:`~mammocad.evaluation.run_experiment` → overlays →
+:func:`~mammocad.report.write_report`); :func:`run_demo` is what ``mammocad demo``
+does (a synthetic cohort, and mini-MIAS when available).
 """
 
 from __future__ import annotations
@@ -12,16 +14,38 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from mammocad._fileio import atomic_write_text
+from mammocad.datasets import lesion_frame, load_mias, read_lesion_table
 from mammocad.errors import DatasetError, MammocadError
-from mammocad.evaluation.experiment import ExperimentResult, run_experiment
-from mammocad.report.html import write_report
+from mammocad.features.table import read_feature_table
+from mammocad.io import read_mammogram
+from mammocad.pipeline.lesion import analysis_grid
+from mammocad.pipeline.measure import lesion_roi, measure_lesion_table
+from mammocad.segment import render_overlay
+from mammocad.segment.lesion import segment_lesion
 
-__all__ = ["load_features", "reproduce", "run_demo", "demo_grids", "ReproduceRun", "FEATURE_CACHE"]
+if TYPE_CHECKING:
+    from mammocad.evaluation.experiment import ExperimentResult
+    from mammocad.report.html import Overlay
+
+# The experiment, model and report stages (scikit-learn, PyTorch, matplotlib) are
+# imported by the journeys that use them, so that measuring a table stays light.
+
+__all__ = [
+    "load_features",
+    "lesion_overlays",
+    "reproduce",
+    "run_demo",
+    "demo_grids",
+    "ReproduceRun",
+    "FEATURE_CACHE",
+    "MIAS_EXPERIMENT_ABNORMALITIES",
+]
 
 #: Name of the feature cache written into the output folder.
 FEATURE_CACHE = "features.parquet"
@@ -32,6 +56,11 @@ def demo_grids() -> dict[str, dict[str, list[Any]]]:
 
     The SAE dominates the run time; the other models keep their full
     :func:`mammocad.models.param_grid` (they fit in milliseconds).
+
+    Examples
+    --------
+    >>> demo_grids()["sae"]["clf__hidden_layer_sizes"]
+    [(200, 200)]
     """
     from mammocad.models import MODEL_NAMES, param_grid
 
@@ -77,13 +106,13 @@ def load_features(
     workers: int | None = None,
     progress: bool = True,
 ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
-    """A feature table from a lesion table (features extracted, cached) or a feature table.
+    """A feature table from a lesion table (features measured, cached) or a feature table.
 
     Parameters
     ----------
     data : path or DataFrame
         A lesion table (CSV, or a DataFrame with ``image_path``): the features
-        are extracted with :func:`mammocad.features.extract_table` into
+        are measured with :func:`~mammocad.pipeline.measure_lesion_table` into
         ``out_dir/features.parquet``, and a rerun reuses what is there. Or a
         feature table (``.parquet`` / ``.csv`` with the feature columns).
     out_dir : path
@@ -102,15 +131,11 @@ def load_features(
     DatasetError
         The file is missing or is neither kind of table.
     """
-    from mammocad.datasets import read_lesion_table
-    from mammocad.features import extract_table
-    from mammocad.features.extract import read_feature_table
-
     lesions: pd.DataFrame | None
     if isinstance(data, pd.DataFrame):
-        lesions = data if _looks_like_lesion_table(list(data.columns)) else None
-        if lesions is None:
+        if not _looks_like_lesion_table(list(data.columns)):
             return data, None
+        lesions = lesion_frame(data.to_dict(orient="records"), source="lesion table")  # type: ignore[arg-type]
     else:
         path = Path(data)
         if not path.is_file():
@@ -128,12 +153,67 @@ def load_features(
             return read_feature_table(path), None
         lesions = read_lesion_table(path)
     cache = Path(out_dir) / FEATURE_CACHE
-    table = extract_table(lesions, cache, workers=workers, progress=progress)
+    table = measure_lesion_table(lesions, cache, workers=workers, progress=progress)
     wanted = set(lesions["lesion_id"].astype(str))
     table = table[table["lesion_id"].astype(str).isin(wanted)].reset_index(drop=True)
     if table.empty:
         raise DatasetError("no lesion of the lesion table could be measured (see the warnings)")
     return table, lesions
+
+
+def lesion_overlays(result: ExperimentResult, lesions: pd.DataFrame, *, n: int = 4) -> list[Overlay]:
+    """Segmentation overlays of a few test lesions (half malignant where possible).
+
+    Each lesion is segmented exactly as it was measured: its image read and
+    brought to the analysis grid (:func:`~mammocad.pipeline.analysis_grid`), its
+    ROI segmented once (:func:`mammocad.segment.segment_lesion`), and drawn on
+    that grid (calcifications for a calcification, the mass contour otherwise).
+
+    Parameters
+    ----------
+    result : ExperimentResult
+        Gives the test lesions and their labels.
+    lesions : DataFrame
+        The lesion table the features were measured from.
+    n : int, default 4
+
+    Returns
+    -------
+    list of Overlay
+        Lesions whose image or ROI cannot be read or segmented are left out.
+    """
+    from mammocad.report.html import Overlay
+
+    if n <= 0:
+        return []
+    test = result.split.loc[result.split["split"] == "test", ["lesion_id", "label"]]
+    table = lesions.assign(lesion_id=lesions["lesion_id"].astype(str)).merge(test, on="lesion_id")
+    picks = pd.concat(
+        [table[table["label"] == 1].head((n + 1) // 2), table[table["label"] == 0].head(n // 2)]
+    ).head(n)
+    out = []
+    for record in picks.to_dict(orient="records"):
+        spacing = pd.to_numeric(record.get("pixel_spacing_mm"), errors="coerce")
+        try:
+            image = read_mammogram(
+                record["image_path"], pixel_spacing_mm=float(spacing) if np.isfinite(spacing) else None
+            )
+            grid = analysis_grid(image)
+            roi = lesion_roi(record, image.shape).scaled(grid.scale / image.scale)
+            seg = segment_lesion(grid.pixels, roi, pixel_spacing_mm=float(grid.pixel_spacing_mm or 0))
+            is_mass = record["abnormality"] == "mass"
+            rgb = render_overlay(
+                grid.pixels,
+                roi,
+                calcifications=None if is_mass else seg.calcifications(),
+                mass=seg.mass() if is_mass else None,
+            )
+        except MammocadError:
+            continue
+        label = "malignant" if record["label"] == 1 else "benign"
+        caption = f"{record['lesion_id']}: {record['abnormality']}, {label}"
+        out.append(Overlay(str(record["lesion_id"]), caption, rgb))
+    return out
 
 
 def _selector(grids: Mapping[str, dict[str, list[Any]]] | None) -> Any:
@@ -190,12 +270,16 @@ def reproduce(
     links : mapping of str to str, optional
         Extra links in the report.
     n_overlays : int, default 4
-        Segmentation overlays of test lesions (lesion-table input only).
+        Segmentation overlays of test lesions (lesion-table input only;
+        :func:`lesion_overlays`).
 
     Returns
     -------
     ReproduceRun
     """
+    from mammocad.evaluation.experiment import run_experiment
+    from mammocad.report.html import write_report
+
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     features, lesions = load_features(data, out, workers=workers, progress=progress)
@@ -212,9 +296,8 @@ def reproduce(
         select=_selector(grids),
         progress=progress,
     )
-    report = write_report(
-        result, out, lesions=lesions, n_overlays=n_overlays, dataset_name=dataset_name, links=links
-    )
+    overlays = lesion_overlays(result, lesions, n=n_overlays) if lesions is not None else []
+    report = write_report(result, out, overlays=overlays, dataset_name=dataset_name, links=links)
     return ReproduceRun(result, report, features, lesions)
 
 
@@ -312,8 +395,6 @@ def run_demo(
     )
     links = {}
     if mias_dir is not None:
-        from mammocad.datasets import load_mias
-
         # The paper's lesions (calcifications and masses); those without coordinates
         # (a few in Info.txt) cannot be segmented.
         mias_lesions = load_mias(mias_dir, abnormalities=MIAS_EXPERIMENT_ABNORMALITIES, with_roi=True)

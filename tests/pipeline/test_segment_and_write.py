@@ -1,19 +1,26 @@
+"""The segment-and-write journey (``mammocad segment``) on small images made in code."""
+
 from __future__ import annotations
 
 import json
 
 import numpy as np
 import pytest
-from _segment_scenes import mass_scene
+from PIL import Image
+from scipy import ndimage as ndi
 
 from mammocad.errors import ROIError, SegmentationError
 from mammocad.io import ROI, Mammogram
-from mammocad.segment import segment_mammogram, write_segmentation
+from mammocad.pipeline import segment_and_write, segment_mammogram, write_segmentation
 
 
 def _mammogram(spacing: float | None = 0.2) -> Mammogram:
-    s = mass_scene(shape=(160, 160), centre=(80, 80), axes=(15, 15), contrast=70.0)
-    return Mammogram(np.clip(s.image, 0, 255).astype(np.uint8), pixel_spacing_mm=spacing, source="x.png")
+    """160×160 tissue with one blurred round mass (radius 15 px) at (80, 80)."""
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:160, :160]
+    image = 100.0 + ndi.gaussian_filter(rng.normal(0, 6, (160, 160)), 4) + rng.normal(0, 2, (160, 160))
+    image += 70.0 * ndi.gaussian_filter(((yy - 80) ** 2 + (xx - 80) ** 2 <= 15**2).astype(float), 1.5)
+    return Mammogram(np.clip(image, 0, 255).astype(np.uint8), pixel_spacing_mm=spacing, source="x.png")
 
 
 def test_given_roi_and_kinds():
@@ -48,3 +55,19 @@ def test_out_path_is_a_file(tmp_path):
     result = segment_mammogram(_mammogram(), ROI(80, 80, 25), kind="mass")
     with pytest.raises(SegmentationError, match="not a folder"):
         write_segmentation(result, target)
+
+
+def test_segment_and_write_maps_the_roi_of_a_file_onto_the_grid(tmp_path):
+    path = tmp_path / "film.png"
+    Image.fromarray(_mammogram().pixels).save(path)
+    result, paths = segment_and_write(
+        path, tmp_path / "out", roi="80,80,25", kind="mass", pixel_spacing_mm=0.2
+    )
+    assert result.mammogram.shape == (1024, 1024) and result.mammogram.scale == pytest.approx(1024 / 160)
+    assert result.roi == ROI(80, 80, 25).scaled(1024 / 160)
+    summary = json.loads(paths["json"].read_text())
+    assert summary["roi"]["source"]["x"] == pytest.approx(80) and summary["mass"]["found"]
+    as_read, _ = segment_and_write(
+        path, tmp_path / "raw", roi=ROI(80, 80, 25), kind="mass", pixel_spacing_mm=0.2, normalise_image=False
+    )
+    assert as_read.mammogram.shape == (160, 160) and as_read.roi == ROI(80, 80, 25)
