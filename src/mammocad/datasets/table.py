@@ -49,6 +49,7 @@ __all__ = [
     "neutralise_frame",
     "cell_text",
     "cell_number",
+    "finite_or_none",
 ]
 
 #: Columns of a lesion table, in order; any further column is free metadata.
@@ -129,6 +130,23 @@ def cell_number(value: object, column: str, where: str) -> float:
     if not math.isfinite(number):
         raise DatasetError(f"{where}: {column} must be a finite number, got {value!r}")
     return number
+
+
+def finite_or_none(value: object) -> float | None:
+    """A value as a finite float, or None where it is blank, not a number or not finite.
+
+    For values that may be unknown (a lesion without ROI, a JSON ``null``).
+
+    Examples
+    --------
+    >>> finite_or_none("2.5"), finite_or_none(float("nan")), finite_or_none(""), finite_or_none(None)
+    (2.5, None, None, None)
+    """
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _resolve(value: str, base: Path | None) -> str:

@@ -200,7 +200,7 @@ def validate_feature_table(
         what = "is not a number" if math.isnan(labels.iloc[k]) else "is not 0 or 1"
         raise _fail(
             where,
-            f"row {k} (lesion {ids.iloc[k]!r}): label {value!r} {what} (0 = benign, 1 = malignant)",
+            f"row {k} (lesion {ids.iloc[k]!r}): label {_shown(value)} {what} (0 = benign, 1 = malignant)",
         )
     out["label"] = labels.astype(np.int64)
     out = out[list(ID_COLUMNS)]
@@ -211,6 +211,10 @@ def validate_feature_table(
     for column in extras:
         out[column] = rows[column]
     return out
+
+
+def _shown(value: object) -> str:
+    return repr(value) if isinstance(value, str) else str(value)
 
 
 def _blank_to_nan(value: object) -> object:
@@ -227,7 +231,8 @@ def _numbers(values: pd.Series, column: str, ids: pd.Series, where: str) -> pd.S
     if bad.size:
         k = int(bad[0])
         raise _fail(
-            where, f"row {k} (lesion {ids.iloc[k]!r}): feature {column} {values.iloc[k]!r} is not a number"
+            where,
+            f"row {k} (lesion {ids.iloc[k]!r}): feature {column} {_shown(values.iloc[k])} is not a number",
         )
     return numbers
 

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from mammocad import __version__
-from mammocad.datasets import lesion_frame, read_lesion_table, roi_from_mask
+from mammocad.datasets import finite_or_none, lesion_frame, read_lesion_table, roi_from_mask
 from mammocad.errors import FeatureError, MammocadError
 from mammocad.features.registry import FEATURE_NAMES
 from mammocad.features.table import (
@@ -89,14 +89,6 @@ def _file_identity(path: str) -> dict[str, Any]:
     return {"path": os.path.abspath(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
 
 
-def _finite(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
-
-
 def lesion_inputs(record: Mapping[str, Any]) -> dict[str, Any]:
     """What one lesion's feature row is computed from (hashed into its provenance).
 
@@ -114,14 +106,14 @@ def lesion_inputs(record: Mapping[str, Any]) -> dict[str, Any]:
     dict
         JSON-ready.
     """
-    roi = [_finite(record.get(k)) for k in ("x", "y", "radius")]
+    roi = [finite_or_none(record.get(k)) for k in ("x", "y", "radius")]
     has_roi = all(v is not None for v in roi)
     mask = str(record.get("mask_path") or "")
     return {
         "image": _file_identity(str(record["image_path"])),
         "roi": roi if has_roi else None,
         "mask": _file_identity(mask) if (mask and not has_roi) else None,
-        "pixel_spacing_mm": _finite(record.get("pixel_spacing_mm")),
+        "pixel_spacing_mm": finite_or_none(record.get("pixel_spacing_mm")),
         **{k: str(record.get(k) or "") for k in ("patient_id", "abnormality", "pathology", "split")},
     }
 
@@ -149,7 +141,7 @@ def lesion_roi(record: Mapping[str, Any], image_shape: tuple[int, int]) -> ROI:
     ImageReadError
         If the mask cannot be read.
     """
-    x, y, r = (_finite(record.get(k)) for k in ("x", "y", "radius"))
+    x, y, r = (finite_or_none(record.get(k)) for k in ("x", "y", "radius"))
     if x is not None and y is not None and r is not None:
         return ROI(x, y, r)
     mask_path = str(record.get("mask_path") or "")
@@ -179,7 +171,7 @@ def _measure_image(task: Mapping[str, Any]) -> list[tuple[str, str, Any]]:
     image that cannot be read skips all of its lesions.
     """
     lesions = task["lesions"]
-    spacing = _finite(task["pixel_spacing_mm"])
+    spacing = finite_or_none(task["pixel_spacing_mm"])
     try:
         image = read_mammogram(
             task["image_path"], pixel_spacing_mm=spacing if spacing and spacing > 0 else None
@@ -229,7 +221,7 @@ def _tasks(todo: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Group lesions by image (and given spacing), in order of first appearance."""
     groups: dict[tuple[str, float | None], list[dict[str, Any]]] = {}
     for record in todo:
-        key = (str(record["image_path"]), _finite(record.get("pixel_spacing_mm")))
+        key = (str(record["image_path"]), finite_or_none(record.get("pixel_spacing_mm")))
         groups.setdefault(key, []).append(record)
     return [
         {"image_path": path, "pixel_spacing_mm": spacing, "lesions": members}

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from mammocad.datasets import finite_or_none
 from mammocad.errors import ModelError
 from mammocad.features.registry import FEATURES
 from mammocad.io import ROI, Mammogram, to_uint8
@@ -38,7 +39,6 @@ __all__ = [
     "overlay_png",
     "display_png",
     "analysis_to_dict",
-    "finite_or_none",
 ]
 
 
@@ -187,15 +187,6 @@ def analyse(
     return analyse_lesion(
         mammogram, roi, pixel_spacing_mm=pixel_spacing_mm, model=None if model is None else model.estimator
     )
-
-
-def finite_or_none(value: Any) -> float | None:
-    """``float(value)`` where it is a finite number, else None (JSON ``null``)."""
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return None
-    return value if math.isfinite(value) else None
 
 
 def _png(rgb_or_grey: np.ndarray) -> bytes:

@@ -12,10 +12,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from mammocad.datasets import cell_text, load_mias, read_lesion_table
+from mammocad.datasets import cell_text, finite_or_none, load_mias, read_lesion_table
 from mammocad.errors import ImageReadError, MammocadError
 from mammocad.io import SUPPORTED_SUFFIXES, Mammogram, read_mammogram
-from mammocad.viewer.analysis import finite_or_none
 
 __all__ = ["DataFolder", "DataPathError"]
 
