@@ -238,7 +238,7 @@ def test_a_changed_roi_is_measured_again_not_kept_stale(cohort, local_table, tmp
     measure_lesion_table(cohort, out, progress=False)
     calcified = cohort.index[cohort["abnormality"] == "calcification"][0]
     changed = cohort.copy()
-    # Move the ROI of a calcification cluster to the empty top-left corner of the film.
+    # Move the ROI of a calcification cluster to the top-left corner of the film.
     changed.loc[calcified, ["x", "y", "radius"]] = [40.0, 40.0, 15.0]
     again = measure_lesion_table(changed, out, progress=False)
     fresh = measure_lesion_table(changed, tmp_path / "fresh.parquet", progress=False)

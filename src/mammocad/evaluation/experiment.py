@@ -489,7 +489,7 @@ def run_experiment(
     Parameters
     ----------
     features_df : DataFrame
-        A feature table (:func:`mammocad.features.extract_table`): at least
+        A feature table (:func:`mammocad.pipeline.measure_lesion_table`): at least
         ``lesion_id``, ``patient_id``, ``label`` (1 = malignant) and the
         scenarios' feature columns; ``abnormality`` is summarised when present.
     out_dir : path, optional

@@ -66,6 +66,7 @@ __all__ = [
     "read_provenance",
     "settings_hash",
     "feature_table_lock",
+    "table_format",
 ]
 
 #: Identification columns of the feature table, before the features.
@@ -378,7 +379,20 @@ def settings_hash(settings: Mapping[str, Any]) -> str:
 # --- reading and writing ---------------------------------------------------------------
 
 
-def _suffix(path: Path) -> str:
+def table_format(path: str | os.PathLike[str]) -> str:
+    """``".parquet"`` or ``".csv"``: the kind of feature table a path names.
+
+    Raises
+    ------
+    FeatureTableError
+        For any other suffix.
+
+    Examples
+    --------
+    >>> table_format("out/features.PARQUET")
+    '.parquet'
+    """
+    path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in TABLE_SUFFIXES:
         raise _fail(str(path), f"a feature table must be .parquet or .csv, not {suffix or 'no suffix'!r}")
@@ -408,7 +422,7 @@ def read_feature_table(path: str | os.PathLike[str]) -> pd.DataFrame:
         feature table; the message names the file.
     """
     p = Path(path)
-    suffix = _suffix(p)
+    suffix = table_format(p)
     if not p.is_file():
         raise _fail(str(p), "no such feature table")
     try:
@@ -438,7 +452,7 @@ def read_provenance(path: str | os.PathLike[str]) -> Provenance | None:
         If the file cannot be read or its provenance is malformed.
     """
     p = Path(path)
-    suffix = _suffix(p)
+    suffix = table_format(p)
     try:
         if suffix == ".parquet":
             import pyarrow.parquet as pq
@@ -485,7 +499,7 @@ def write_feature_table(
         If the table is not valid or the suffix is not supported.
     """
     p = Path(path)
-    suffix = _suffix(p)
+    suffix = table_format(p)
     valid = validate_feature_table(table, where=f"cannot write {p}")
     with atomic_path(p) as tmp:
         if suffix == ".parquet":
@@ -516,7 +530,9 @@ def feature_table_lock(path: str | os.PathLike[str]) -> Iterator[Path]:
 
     The lock is a file ``<path>.lock`` locked with the operating system's file
     lock (:mod:`filelock`): it is released when the block ends or the process
-    dies (even by ``kill -9``), so it never goes stale.
+    dies (even by ``kill -9``), so it never goes stale. The empty lock file stays
+    next to the table (removing it races with a waiting writer); deleting it while
+    no run is writing is harmless.
 
     Yields
     ------

@@ -40,6 +40,7 @@ from mammocad.features.table import (
     read_provenance,
     settings_hash,
     table_columns,
+    table_format,
     validate_feature_table,
     write_feature_table,
 )
@@ -307,8 +308,9 @@ def measure_lesion_table(
     if not (isinstance(chunk_size, int) and chunk_size >= 1):
         raise FeatureError(f"chunk_size must be ≥ 1, got {chunk_size!r}")
     out = Path(out_path)
+    table_format(out)
+    table = _lesion_table(lesions)
     with feature_table_lock(out):
-        table = _lesion_table(lesions)
         return _measure_locked(table, out, workers, scheduler, progress, chunk_size, flush_seconds)
 
 

@@ -6,11 +6,13 @@ found in a window around the ROI: the grey values, the calcification labels (wit
 their properties and clusters) and the mass mask and contour. The features, the
 viewer and the report all read this one value, so they see the same pixels.
 
-The window holds the ROI and every segmented pixel with a band of context around
-them (:data:`CONTEXT_RADII` ROI radii plus :data:`CONTEXT_PX` pixels, clipped to
-the image): wide enough for every measurement made around a lesion (the ring
-around a mass, the background around calcifications), so that a measurement on
-the window equals the same measurement on the whole image.
+The window is the ROI's box grown by a band of context (:data:`CONTEXT_RADII` ROI
+radii plus :data:`CONTEXT_PX` pixels, clipped to the image), and grown further to
+hold, with the same band, any segmented pixel outside it. The segmenters search
+within 1.5 radii of the ROI's centre, so every segmented pixel has at least one
+radius plus 8 pixels of context: wide enough for every measurement made around a
+lesion (the ring around a mass, the background around calcifications), so that a
+measurement on the window equals the same measurement on the whole image.
 """
 
 from __future__ import annotations
@@ -164,7 +166,10 @@ def segment_lesion(image: np.ndarray, roi: ROI, *, pixel_spacing_mm: float) -> L
     mass = segment_mass(image, roi, pixel_spacing_mm=pixel_spacing_mm)
     pixels = np.asarray(image)
     shape = (int(pixels.shape[0]), int(pixels.shape[1]))
-    rows, cols = _window(shape, roi, calcs.labels, mass.mask)
+    calc_pixels = int(calcs.properties["area_px"].sum())  # no scan of the whole label image
+    rows, cols = _window(
+        shape, roi, ((calcs.labels, calc_pixels), (mass.mask, int(np.count_nonzero(mass.mask))))
+    )
     return LesionSegmentation(
         window=(rows.start, cols.start, rows.stop, cols.stop),
         grid_shape=shape,
@@ -179,17 +184,22 @@ def segment_lesion(image: np.ndarray, roi: ROI, *, pixel_spacing_mm: float) -> L
     )
 
 
-def _window(shape: tuple[int, int], roi: ROI, labels: np.ndarray, mask: np.ndarray) -> tuple[slice, slice]:
-    """The ROI's box and the boxes of every segmented pixel, grown by the context band."""
+def _window(
+    shape: tuple[int, int], roi: ROI, found: tuple[tuple[np.ndarray, int], ...]
+) -> tuple[slice, slice]:
+    """The ROI's box grown by the context band, grown further around any segmented pixel outside it.
+
+    ``found`` holds (image, number of its non-zero pixels) pairs.
+    """
     context = CONTEXT_RADII * roi.radius + CONTEXT_PX
     rows, cols = roi.bbox(shape, margin=context)
     r0, r1, c0, c1 = rows.start, rows.stop, cols.start, cols.stop
     grow = int(math.ceil(context))
-    for found in (labels > 0, mask):
-        if not found.any():
-            continue
-        rr = np.flatnonzero(found.any(axis=1))
-        cc = np.flatnonzero(found.any(axis=0))
+    for image, total in found:
+        if total == 0 or np.count_nonzero(image[rows, cols]) == total:
+            continue  # the usual case: the segmenters search within the ROI's reach
+        rr = np.flatnonzero(image.any(axis=1))
+        cc = np.flatnonzero(image.any(axis=0))
         r0, r1 = min(r0, int(rr[0]) - grow), max(r1, int(rr[-1]) + 1 + grow)
         c0, c1 = min(c0, int(cc[0]) - grow), max(c1, int(cc[-1]) + 1 + grow)
     return slice(max(r0, 0), min(r1, shape[0])), slice(max(c0, 0), min(c1, shape[1]))
