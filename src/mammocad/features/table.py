@@ -44,7 +44,6 @@ import numpy as np
 import pandas as pd
 
 from mammocad._fileio import atomic_path
-from mammocad.datasets.table import cell_text
 from mammocad.errors import FeatureTableError
 from mammocad.features.registry import FEATURE_NAMES, scenario_columns
 
@@ -179,21 +178,20 @@ def validate_feature_table(
         raise _fail(where, "not a mammocad feature table (no feature column)")
 
     rows = table.reset_index(drop=True)
-    out = pd.DataFrame(index=rows.index)
+    columns: dict[str, pd.Series] = {}
     for column in TEXT_ID_COLUMNS:
-        values = rows[column].map(cell_text) if column in rows.columns else pd.Series("", index=rows.index)
-        out[column] = values.astype(str)
-    ids = out["lesion_id"]
+        columns[column] = _texts(rows[column]) if column in rows.columns else pd.Series("", index=rows.index)
+    ids = columns["lesion_id"]
     blank = np.flatnonzero((ids == "").to_numpy())
     if blank.size:
         raise _fail(where, f"row {int(blank[0])}: lesion_id is empty")
     repeated = ids[ids.duplicated()]
     if len(repeated):
         raise _fail(where, f"lesion_id {repeated.iloc[0]!r} appears more than once")
-    out["patient_id"] = out["patient_id"].where(out["patient_id"] != "", ids)
+    columns["patient_id"] = columns["patient_id"].where(columns["patient_id"] != "", ids)
 
     raw_labels = rows["label"]
-    labels = pd.to_numeric(raw_labels.map(_blank_to_nan), errors="coerce")
+    labels = _numbers(raw_labels)
     bad = np.flatnonzero(~labels.isin((0, 1)).to_numpy())
     if bad.size:
         k = int(bad[0])
@@ -203,39 +201,44 @@ def validate_feature_table(
             where,
             f"row {k} (lesion {ids.iloc[k]!r}): label {_shown(value)} {what} (0 = benign, 1 = malignant)",
         )
-    out["label"] = labels.astype(np.int64)
-    out = out[list(ID_COLUMNS)]
+    columns["label"] = labels.astype(np.int64)
 
     for column in features:
-        out[column] = _numbers(rows[column], column, ids, where)
-    extras = [c for c in rows.columns if c not in out.columns]
-    for column in extras:
-        out[column] = rows[column]
-    return out
+        numbers = _numbers(rows[column])
+        if rows[column].dtype.kind in "fiub":  # numbers already: nothing to refuse
+            columns[column] = numbers
+            continue
+        # Blank cells are NaN; "nan"/"inf" are numbers; any other text is refused.
+        bad = np.flatnonzero((numbers.isna() & (_texts(rows[column]) != "")).to_numpy())
+        if bad.size:
+            k = int(bad[0])
+            raise _fail(
+                where,
+                f"row {k} (lesion {ids.iloc[k]!r}): feature {column} {_shown(rows[column].iloc[k])} "
+                "is not a number",
+            )
+        columns[column] = numbers
+    for column in rows.columns:
+        columns.setdefault(column, rows[column])
+    order = [*ID_COLUMNS, *features, *(c for c in rows.columns if c not in ID_COLUMNS and c not in features)]
+    return pd.DataFrame({c: columns[c] for c in order}, index=rows.index)
 
 
 def _shown(value: object) -> str:
     return repr(value) if isinstance(value, str) else str(value)
 
 
-def _blank_to_nan(value: object) -> object:
-    return math.nan if cell_text(value) == "" else value
+def _texts(values: pd.Series) -> pd.Series:
+    """Cells as stripped text, ``""`` where blank: :func:`mammocad.datasets.cell_text`, column-wise."""
+    return values.astype(object).where(values.notna(), "").astype(str).str.strip()
 
 
-def _numbers(values: pd.Series, column: str, ids: pd.Series, where: str) -> pd.Series:
+def _numbers(values: pd.Series) -> pd.Series:
+    """Cells as float64; NaN where blank or not a number."""
     if values.dtype.kind in "fiub":
         return values.astype(np.float64)
-    numbers = pd.to_numeric(values.map(_blank_to_nan), errors="coerce").astype(np.float64)
-    given = values.map(cell_text) != ""
-    bad = np.flatnonzero((numbers.isna() & given).to_numpy())
-    # "nan"/"inf" are read as numbers by to_numeric; only other text is refused.
-    if bad.size:
-        k = int(bad[0])
-        raise _fail(
-            where,
-            f"row {k} (lesion {ids.iloc[k]!r}): feature {column} {_shown(values.iloc[k])} is not a number",
-        )
-    return numbers
+    text = _texts(values)
+    return pd.to_numeric(text.where(text != "", None), errors="coerce").astype(np.float64)
 
 
 def to_xy_groups(

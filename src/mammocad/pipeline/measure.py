@@ -357,9 +357,9 @@ def _measure_locked(
     def flush() -> None:
         nonlocal last_flush, dirty
         if pending:
-            frames.append(pd.DataFrame(pending, columns=list(table_columns())))
+            new = validate_feature_table(pd.DataFrame(pending, columns=list(table_columns())), where=str(out))
             pending.clear()
-            frames[:] = [validate_feature_table(pd.concat(frames, ignore_index=True), where=str(out))]
+            frames[:] = [pd.concat([frames[0], new], ignore_index=True)]
             dirty = True
         if dirty:
             write_feature_table(
