@@ -137,7 +137,7 @@ class TrainedModel:
         Parameters
         ----------
         features : mapping of name to value, DataFrame or ndarray
-            One lesion (a dict, as from ``extract_lesion_features``), a table
+            One lesion (a dict, as ``mammocad.pipeline.analyse_lesion`` gives), a table
             with the feature columns, or a matrix whose columns are already in
             :attr:`feature_names` order.
 
