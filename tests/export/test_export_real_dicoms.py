@@ -14,7 +14,7 @@ from mammocad.errors import ImageReadError
 from mammocad.export import PROBABILITY_CONCEPT, make_report, make_segmentation, resample_mask
 from mammocad.features import calcification_features, mass_features
 from mammocad.io import ROI, normalise, read_dicom_header, read_mammogram, read_mask
-from mammocad.segment import segment_mammogram
+from mammocad.pipeline import segment_mammogram
 
 # (file, ROI in source pixels, pixel spacing in mm where the file has none). The films
 # carry no spacing; 0.05 mm is the order of the DDSM digitisers' (43.5-50 µm).

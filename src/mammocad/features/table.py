@@ -74,6 +74,8 @@ ID_COLUMNS: tuple[str, ...] = ("lesion_id", "patient_id", "abnormality", "pathol
 TEXT_ID_COLUMNS: tuple[str, ...] = tuple(c for c in ID_COLUMNS if c != "label")
 #: Columns a table must have to be a feature table (the others default to ``""``).
 REQUIRED_COLUMNS: tuple[str, ...] = ("lesion_id", "label")
+#: Largest magnitude of a feature value :func:`to_xy_groups` accepts (no measurement comes near).
+MAX_FEATURE_MAGNITUDE = 1e12
 #: Pathology → label.
 LABELS: Mapping[str, int] = {"benign": 0, "malignant": 1}
 #: File kinds of a feature table.
@@ -271,21 +273,24 @@ def to_xy_groups(
     Raises
     ------
     FeatureTableError
-        On a malformed table, or NaN / infinite values in the scenario's
-        columns (naming the columns and the lesions).
+        On a malformed table, or NaN, infinite or absurdly large (beyond
+        :data:`MAX_FEATURE_MAGNITUDE`) values in the scenario's columns (naming
+        the columns and the lesions).
     FeatureError
         For an unknown scenario.
     """
     names = list(feature_columns(scenario))
     valid = validate_feature_table(table, scenario=names, where=where)
     X = valid[names].to_numpy(dtype=np.float64)
-    bad = ~np.isfinite(X)
+    # Beyond 1e12 no feature is a measurement, and squaring it (scaling, variances) overflows.
+    bad = ~(np.abs(X) <= MAX_FEATURE_MAGNITUDE)
     if bad.any():
         cols = [names[j] for j in np.flatnonzero(bad.any(axis=0))]
         ids = [str(valid["lesion_id"].iloc[i]) for i in np.flatnonzero(bad.any(axis=1))]
+        kind = "NaN or infinite" if not np.isfinite(X).all() else "absurdly large (beyond ±1e12)"
         raise _fail(
             where,
-            f"NaN or infinite feature values in column(s) {', '.join(cols[:10])}"
+            f"{kind} feature values in column(s) {', '.join(cols[:10])}"
             f"{' ...' if len(cols) > 10 else ''} for lesion(s) {', '.join(ids[:10])}"
             f"{' ...' if len(ids) > 10 else ''}",
         )

@@ -312,7 +312,7 @@ def predict(
     trained = load_model(model_dir)
     region = roi if isinstance(roi, ROI) else ROI.parse(roi)
     mg = read_mammogram(image, pixel_spacing_mm=pixel_spacing_mm)
-    return dict(predict_lesion(trained, mg, region), image=str(image))
+    return dict(predict_lesion(trained, mg, region.check_size(mg.shape)), image=str(image))
 
 
 def find_candidates(

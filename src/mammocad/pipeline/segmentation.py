@@ -262,11 +262,11 @@ def segment_and_write(
         mg = read_mammogram(
             image, pixel_spacing_mm=pixel_spacing_mm, view=None if view is None else view.upper()
         )
+    # Checked in the pixels the user gave: a radius past the image diagonal is a slip.
+    given = None if roi is None else (roi if isinstance(roi, ROI) else ROI.parse(roi)).check_size(mg.shape)
     if normalise_image:
         mg = normalise(mg)
-    region = None
-    if roi is not None:
-        region = (roi if isinstance(roi, ROI) else ROI.parse(roi)).scaled(mg.scale)
+    region = None if given is None else given.scaled(mg.scale)
     result = segment_mammogram(mg, region, kind=kind)
     return result, write_segmentation(result, out_dir)
 
