@@ -504,3 +504,105 @@ def test_roi_bbox_contains_the_disc(x: float, y: float, r: float, margin: float)
 
 def test_roi_scaled() -> None:
     assert ROI(10.0, 20.0, 4.0).scaled(0.5) == ROI(5.0, 10.0, 2.0)
+
+
+# --- pixel spacing: the file's tags, then table, option, nominal ------------------------
+
+
+def _with(path: Path, **attributes: object) -> Path:
+    ds = pydicom.dcmread(path)
+    for keyword, value in attributes.items():
+        setattr(ds, keyword, value)
+    ds.save_as(path)
+    return path
+
+
+def test_imager_pixel_spacing_is_corrected_by_magnification(tmp_path: Path) -> None:
+    path = write_dicom(tmp_path / "mag.dcm", gradient(), imager_spacing=(0.1, 0.1))
+    _with(path, EstimatedRadiographicMagnificationFactor=1.25)
+    mg = read_mammogram(path)
+    assert mg.pixel_spacing_mm == pytest.approx(0.08)
+    assert mg.pixel_spacing_source == "dicom"
+    from mammocad.io import header_pixel_spacing
+
+    assert header_pixel_spacing(path) == pytest.approx(0.08)
+
+
+def test_pixel_spacing_wins_over_imager_pixel_spacing_and_is_not_corrected(tmp_path: Path) -> None:
+    path = write_dicom(tmp_path / "ps.dcm", gradient(), pixel_spacing=(0.07, 0.07), imager_spacing=(0.1, 0.1))
+    _with(path, EstimatedRadiographicMagnificationFactor=1.25)
+    assert read_mammogram(path, pixel_spacing_mm=0.2).pixel_spacing_mm == pytest.approx(0.07)
+
+
+def test_implausible_magnification_is_ignored(tmp_path: Path) -> None:
+    path = write_dicom(tmp_path / "bad.dcm", gradient(), imager_spacing=(0.1, 0.1))
+    _with(path, EstimatedRadiographicMagnificationFactor=0.0)
+    assert read_mammogram(path).pixel_spacing_mm == pytest.approx(0.1)
+
+
+def test_given_spacing_is_labelled_with_its_source(tmp_path: Path) -> None:
+    path = write_dicom(tmp_path / "none.dcm", gradient(64, 48))
+    assert read_mammogram(path).pixel_spacing_source is None
+    assert read_mammogram(path, pixel_spacing_mm=0.05).pixel_spacing_source == "option"
+    for source in ("table", "nominal"):
+        mg = read_mammogram(path, pixel_spacing_mm=0.05, pixel_spacing_source=source)
+        assert (mg.pixel_spacing_mm, mg.pixel_spacing_source) == (0.05, source)
+        assert normalise(mg).pixel_spacing_source == source  # kept on the analysis grid
+    with pytest.raises(ImageReadError, match="pixel_spacing_source"):
+        read_mammogram(path, pixel_spacing_mm=0.05, pixel_spacing_source="dicom")
+    with pytest.raises(ImageReadError, match="pixel_spacing_source"):
+        Mammogram(np.zeros((4, 4)), pixel_spacing_source="guess")
+
+
+def test_header_spacing_is_read_without_decoding_pixels(tmp_path: Path) -> None:
+    path = write_dicom(tmp_path / "broken.dcm", gradient(), imager_spacing=(0.05, 0.05), compress=RLELossless)
+    ds = pydicom.dcmread(path)
+    ds.PixelData = ds.PixelData[:40]  # the RLE stream cut short: pixels cannot be decoded
+    ds.save_as(path)
+    from mammocad.io import header_pixel_spacing
+
+    assert header_pixel_spacing(path) == pytest.approx(0.05)
+    with pytest.raises(ImageReadError, match="cannot decode"):
+        read_mammogram(path)
+    png = tmp_path / "film.png"
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(png)
+    assert header_pixel_spacing(png) is None
+    with pytest.raises(ImageReadError, match="no such file"):
+        header_pixel_spacing(tmp_path / "missing.dcm")
+
+
+def test_choose_pixel_spacing_order_of_precedence() -> None:
+    from mammocad.io import choose_pixel_spacing
+
+    nan = float("nan")
+    assert choose_pixel_spacing(0.1, table_mm=0.2, option_mm=0.3, nominal_mm=0.4) == (0.1, "dicom")
+    assert choose_pixel_spacing(None, table_mm=0.2, option_mm=0.3, nominal_mm=0.4) == (0.2, "table")
+    assert choose_pixel_spacing(None, table_mm=nan, option_mm=0.3, nominal_mm=0.4) == (0.3, "option")
+    assert choose_pixel_spacing(None, table_mm=nan, option_mm=None, nominal_mm=0.4) == (0.4, "nominal")
+    assert choose_pixel_spacing(None, table_mm=nan) is None
+    with pytest.raises(ImageReadError, match="--pixel-spacing"):
+        choose_pixel_spacing(None, option_mm=-1.0)
+
+
+def test_dicom_without_transforms_keeps_stored_integers(tmp_path: Path) -> None:
+    stored = gradient(64, 48)
+    mg = read_mammogram(write_dicom(tmp_path / "plain.dcm", stored))
+    assert mg.pixels.dtype == np.uint16
+    np.testing.assert_array_equal(mg.pixels, stored)
+    identity = read_mammogram(write_dicom(tmp_path / "id.dcm", stored, slope=1.0, intercept=0.0))
+    assert identity.pixels.dtype == np.uint16
+    inverted = read_mammogram(write_dicom(tmp_path / "m1.dcm", stored, photometric="MONOCHROME1"))
+    assert inverted.pixels.dtype == np.uint16
+    np.testing.assert_array_equal(inverted.pixels, (int(stored.max()) + int(stored.min())) - stored.astype(int))
+    # normalise gives the same grid from the integers as from their float32 copy.
+    as_float = Mammogram(mg.pixels.astype(np.float32))
+    np.testing.assert_array_equal(normalise(mg, size=32).pixels, normalise(as_float, size=32).pixels)
+
+
+def test_implausible_file_spacing_counts_as_none_in_the_header(tmp_path: Path) -> None:
+    from mammocad.io import header_pixel_spacing
+
+    path = write_dicom(tmp_path / "odd.dcm", gradient(64, 48), pixel_spacing=(5.0, 5.0))
+    assert header_pixel_spacing(path) is None  # 5 mm is no mammogram's pixel
+    mg = read_mammogram(path, pixel_spacing_mm=0.1, pixel_spacing_source="table")
+    assert (mg.pixel_spacing_mm, mg.pixel_spacing_source) == (0.1, "table")
