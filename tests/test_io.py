@@ -593,7 +593,9 @@ def test_dicom_without_transforms_keeps_stored_integers(tmp_path: Path) -> None:
     assert identity.pixels.dtype == np.uint16
     inverted = read_mammogram(write_dicom(tmp_path / "m1.dcm", stored, photometric="MONOCHROME1"))
     assert inverted.pixels.dtype == np.uint16
-    np.testing.assert_array_equal(inverted.pixels, (int(stored.max()) + int(stored.min())) - stored.astype(int))
+    np.testing.assert_array_equal(
+        inverted.pixels, (int(stored.max()) + int(stored.min())) - stored.astype(int)
+    )
     # normalise gives the same grid from the integers as from their float32 copy.
     as_float = Mammogram(mg.pixels.astype(np.float32))
     np.testing.assert_array_equal(normalise(mg, size=32).pixels, normalise(as_float, size=32).pixels)

@@ -42,7 +42,9 @@ def film(rows: int, cols: int, seed: int, dtype: type = np.uint16) -> np.ndarray
     """A film-like 16-bit image: smooth tissue, sharp specks, noise and a black background."""
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:rows, 0:cols]
-    tissue = 20000 + 15000 * np.exp(-(((xx - cols * 0.2) / (cols * 0.5)) ** 2 + ((yy - rows / 2) / rows) ** 2))
+    tissue = 20000 + 15000 * np.exp(
+        -(((xx - cols * 0.2) / (cols * 0.5)) ** 2 + ((yy - rows / 2) / rows) ** 2)
+    )
     tissue += rng.normal(0, 600, size=(rows, cols))
     specks = rng.integers(0, rows * cols, size=200)
     tissue.flat[specks] += 20000
@@ -50,9 +52,7 @@ def film(rows: int, cols: int, seed: int, dtype: type = np.uint16) -> np.ndarray
     return np.clip(tissue, 0, 60000).astype(dtype)
 
 
-@pytest.mark.parametrize(
-    ("n_in", "n_out"), [(4736, 1024), (2624, 567), (1500, 1024), (1025, 1024), (64, 7)]
-)
+@pytest.mark.parametrize(("n_in", "n_out"), [(4736, 1024), (2624, 567), (1500, 1024), (1025, 1024), (64, 7)])
 def test_axis_operator_is_scipy_gaussian_then_grid_zoom(n_in: int, n_out: int) -> None:
     # The reference pair scikit-image calls, in float64 on a 1-D signal.
     signal = np.random.default_rng(n_in).normal(size=n_in)

@@ -154,4 +154,3 @@ def downsample_uint8(pixels: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     np.rint(out, out=out)
     np.clip(out, 0, 255, out=out)
     return out.astype(np.uint8)
-

@@ -205,7 +205,14 @@ def synth(
         int, typer.Option("--seed", help="Seed of the cohort; same seed, same files.", callback=_seed)
     ] = 0,
     size: Annotated[int, typer.Option("--size", help="Image edge in pixels.")] = 1024,
-    pixel_spacing_mm: Annotated[float, typer.Option("--pixel-spacing-mm", help="Pixel edge in mm.")] = 0.1,
+    pixel_spacing_mm: Annotated[
+        float,
+        typer.Option(
+            "--pixel-spacing",
+            "--pixel-spacing-mm",
+            help="Pixel edge in mm (--pixel-spacing-mm is the older spelling, still accepted).",
+        ),
+    ] = 0.1,
     calc_contrast: Annotated[
         float | None,
         typer.Option("--calc-contrast", help="Peak grey-level contrast of a calcification (default 30)."),

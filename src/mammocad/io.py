@@ -755,8 +755,8 @@ def _dicom_display_values(ds: Dataset, raw: np.ndarray) -> np.ndarray:
     if raw.dtype.kind in "iu" and _identity_transforms(ds):
         if not monochrome1:
             return raw
-        lo, hi = int(raw.min()), int(raw.max())
-        return ((hi + lo) - raw.astype(np.int64)).astype(raw.dtype)  # stays within [lo, hi]
+        low, high = int(raw.min()), int(raw.max())
+        return ((high + low) - raw.astype(np.int64)).astype(raw.dtype)  # stays within [low, high]
     values = apply_modality_lut(raw, ds)
     if values.dtype.kind == "f" and np.array_equal(values, np.rint(values)):
         # A VOI LUT is a table lookup: it needs integer stored values.
@@ -905,7 +905,11 @@ def choose_pixel_spacing(
             continue
         number = float(value)
         if not (math.isfinite(number) and number > 0):
-            name = {"dicom": "the file's pixel spacing", "table": "pixel_spacing_mm", "option": "--pixel-spacing"}
+            name = {
+                "dicom": "the file's pixel spacing",
+                "table": "pixel_spacing_mm",
+                "option": "--pixel-spacing",
+            }
             raise ImageReadError(
                 f"{name.get(source, 'the nominal pixel spacing')} must be a positive number of mm, got {value!r}"
             )

@@ -16,6 +16,7 @@ from mammocad.datasets.mias import load_mias, read_mias_info
 from mammocad.datasets.table import (
     ABNORMALITIES,
     LESION_COLUMNS,
+    OPTIONAL_COLUMNS,
     PATHOLOGIES,
     SPLITS,
     cell_number,
@@ -29,6 +30,7 @@ from mammocad.datasets.table import (
 
 __all__ = [
     "LESION_COLUMNS",
+    "OPTIONAL_COLUMNS",
     "ABNORMALITIES",
     "PATHOLOGIES",
     "SPLITS",

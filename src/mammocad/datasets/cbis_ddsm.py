@@ -37,6 +37,27 @@ path, so the table is still complete and the ROI can be filled in later.
 ``lesion_id`` is the ROI series folder name (``Calc-Training_P_00005_RIGHT_CC_1``),
 unique across the four tables; ``patient_id`` is the table's ``patient_id``
 (``P_00005``); ``split`` comes from the table (Training → ``train``, Test → ``test``).
+
+Pixel spacing
+-------------
+CBIS-DDSM's DICOM files carry no Pixel Spacing (they are MATLAB secondary
+captures of the decompressed DDSM scans), and the table has no spacing column,
+so ``pixel_spacing_mm`` is left empty and ``nominal_pixel_spacing_mm`` holds
+:data:`CBIS_DDSM_PIXEL_SPACING_MM`, which the pipeline uses only where neither
+the file, the table nor ``--pixel-spacing`` gives a value (its source is then
+recorded as ``"nominal"``). DDSM digitised its films on three scanners, per
+volume: DBA M2100 ImageClear at 42 µm, Howtek 960 / MultiRad850 at 43.5 µm and
+Lumisys 200 Laser at 50 µm (DDSM volume table, University of South Florida,
+http://www.eng.usf.edu/cvprg/Mammography/Database.html; Heath et al., "The Digital
+Database for Screening Mammography", IWDM 2000). Counting DDSM's cancer, benign
+and benign-without-callback volumes, from which CBIS-DDSM was curated (Lee et al.,
+"A curated mammography data set for use in computer-aided detection and diagnosis
+research", Sci. Data 4, 170177, 2017), 97 cases were scanned at 42 µm, 966 at
+43.5 µm and 862 at 50 µm: 43.5 µm is both the most common and the median value.
+CBIS-DDSM does not say which scanner a film came from, so a length measured with
+the nominal value may be off by -3.4 % (a 42 µm film) to +15 % (a 50 µm film);
+give ``--pixel-spacing`` or a ``pixel_spacing_mm`` column where the scanner is
+known.
 """
 
 from __future__ import annotations
@@ -52,7 +73,11 @@ import pandas as pd
 from mammocad.datasets.table import lesion_frame, read_csv_records
 from mammocad.errors import DatasetError, ImageReadError
 
-__all__ = ["load_cbis_ddsm", "roi_from_mask", "CBIS_COLUMNS"]
+__all__ = ["load_cbis_ddsm", "roi_from_mask", "CBIS_COLUMNS", "CBIS_DDSM_PIXEL_SPACING_MM"]
+
+#: Nominal pixel edge of a CBIS-DDSM film in mm: DDSM's most common (and median)
+#: digitiser sampling, the Howtek scanners' 43.5 µm (see the module docstring).
+CBIS_DDSM_PIXEL_SPACING_MM = 0.0435
 
 #: Columns every CBIS-DDSM case-description table must have.
 CBIS_COLUMNS: tuple[str, ...] = (
@@ -270,7 +295,8 @@ def load_cbis_ddsm(
     -------
     DataFrame
         A lesion table (see :data:`~mammocad.datasets.LESION_COLUMNS`) with
-        metadata columns ``breast_density``, ``abnormality_id``, ``calc_type``,
+        metadata columns ``nominal_pixel_spacing_mm``
+        (:data:`CBIS_DDSM_PIXEL_SPACING_MM`), ``breast_density``, ``abnormality_id``, ``calc_type``,
         ``calc_distribution``, ``mass_shape``, ``mass_margins``, ``assessment``,
         ``subtlety``, ``cbis_pathology`` (the published value), ``cropped_path``,
         ``image_found`` and ``mask_found`` (booleans).
@@ -366,6 +392,7 @@ def _lesion_row(record: dict[str, str], where: str, root: Path, split: str) -> d
         "pathology": _PATHOLOGY[published],
         "pixel_spacing_mm": math.nan,
         "split": split,
+        "nominal_pixel_spacing_mm": CBIS_DDSM_PIXEL_SPACING_MM,
     }
     for name in dict.fromkeys(_METADATA.values()):
         row[name] = ""

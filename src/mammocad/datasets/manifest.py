@@ -2,7 +2,15 @@
 
 For a collection that has no adapter of its own, write a CSV with the columns of
 :data:`~mammocad.datasets.LESION_COLUMNS` (any order; extra columns are kept as
-metadata) and load it with :func:`load_manifest`.
+metadata; ``laterality``, ``view``, ``mask_path``, ``pixel_spacing_mm`` and ``split``
+may be left out) and load it with :func:`load_manifest`. The minimal manifest::
+
+    lesion_id,patient_id,image_path,abnormality,x,y,radius,pathology
+    case1,p1,images/case1.dcm,mass,812,1430,95,malignant
+
+A ``nominal_pixel_spacing_mm`` column, where given, is the collection's documented
+pixel spacing: used only for files that carry none, when the row has no
+``pixel_spacing_mm`` and no ``--pixel-spacing`` is given.
 """
 
 from __future__ import annotations
@@ -25,8 +33,9 @@ def load_manifest(path: str | os.PathLike[str], *, check_files: bool = True) -> 
     Parameters
     ----------
     path : path-like
-        CSV with a header holding every lesion-table column; other columns are
-        passed through as metadata.
+        CSV with a header holding the lesion-table columns (the optional ones,
+        :data:`~mammocad.datasets.table.OPTIONAL_COLUMNS`, may be left out); other
+        columns are passed through as metadata.
     check_files : bool
         Whether every ``image_path`` and non-empty ``mask_path`` must exist.
 

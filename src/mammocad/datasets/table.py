@@ -69,6 +69,10 @@ LESION_COLUMNS: tuple[str, ...] = (
     "split",
 )
 
+#: Columns a lesion-table CSV may leave out (read as empty): the ROI may come from
+#: elsewhere, and side, view, mask, spacing and split are not always known.
+OPTIONAL_COLUMNS: tuple[str, ...] = ("laterality", "view", "mask_path", "pixel_spacing_mm", "split")
+
 #: Allowed values of ``abnormality``.
 ABNORMALITIES: tuple[str, ...] = ("calcification", "mass", "other")
 #: Allowed values of ``pathology``.
@@ -397,8 +401,9 @@ def read_lesion_table(path: str | os.PathLike[str], *, check_files: bool = False
     Parameters
     ----------
     path : path-like
-        CSV file with a header row containing every column of
-        :data:`LESION_COLUMNS` (in any order); other columns are kept as metadata.
+        CSV file with a header row containing the columns of
+        :data:`LESION_COLUMNS` (in any order; those of :data:`OPTIONAL_COLUMNS` may
+        be left out and are then empty); other columns are kept as metadata.
     check_files : bool
         Whether every ``image_path`` (and non-empty ``mask_path``) must exist.
 
@@ -427,9 +432,12 @@ def read_lesion_table(path: str | os.PathLike[str], *, check_files: bool = False
     """
     csv_path = Path(path)
     header, records = read_csv_records(csv_path)
-    missing = [c for c in LESION_COLUMNS if c not in header]
+    missing = [c for c in LESION_COLUMNS if c not in header and c not in OPTIONAL_COLUMNS]
     if missing:
-        raise DatasetError(f"{csv_path}: missing column(s) {', '.join(missing)} in the header (line 1)")
+        raise DatasetError(
+            f"{csv_path}: missing column(s) {', '.join(missing)} in the header (line 1); "
+            f"only {', '.join(OPTIONAL_COLUMNS)} may be left out"
+        )
     base = csv_path.resolve().parent
     rows: list[dict[str, object]] = []
     seen: dict[str, int] = {}

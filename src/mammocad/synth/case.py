@@ -193,6 +193,7 @@ def make_case(
     psf_sigma_mm: float = DEFAULT_PSF_SIGMA_MM,
     film_label: bool = True,
     case_id: str | None = None,
+    lesion_kinds: Sequence[str] | None = None,
 ) -> SyntheticCase:
     """Draw one synthetic mammogram with exact lesion masks.
 
@@ -229,6 +230,9 @@ def make_case(
         Whether to put a film label card in the background.
     case_id : str or None
         Prefix of the lesion ids; default ``"synth<seed>"``.
+    lesion_kinds : sequence of {"calcification", "mass"}, optional
+        The lesions to draw, in order, instead of ``abnormality``'s (several of a
+        kind on one film, as in CBIS-DDSM); each keeps clear of the ones before.
 
     Returns
     -------
@@ -265,7 +269,12 @@ def make_case(
         density = float(rng.beta(2.0, 2.2))
     anatomy = draw_anatomy(rng, size, view)
     tissue = parenchyma(rng, anatomy, density, spacing)
-    kinds = ["mass", "calcification"] if abnormality == "both" else [abnormality]
+    if lesion_kinds is not None:
+        kinds = [_check_choice("lesion_kinds", kind, ("calcification", "mass")) for kind in lesion_kinds]
+        if not kinds:
+            raise SynthesisError("lesion_kinds: give at least one of calcification, mass")
+    else:
+        kinds = ["mass", "calcification"] if abnormality == "both" else [abnormality]
     contrasts = {"mass": mass_contrast, "calcification": calc_contrast}
     image, found = _draw_lesions(
         rng, tissue, _lesion_area(anatomy, spacing), kinds, pathology, spacing, contrasts
