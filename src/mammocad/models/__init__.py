@@ -31,7 +31,7 @@ from mammocad.models.persistence import (
     training_data_hash,
 )
 from mammocad.models.sae import StackedDenoisingAutoencoderClassifier
-from mammocad.models.selection import SelectionResult, check_training_data, select_model
+from mammocad.models.selection import SelectionResult, check_training_data, n_fits, select_model
 
 __all__ = [
     "StackedDenoisingAutoencoderClassifier",
@@ -43,6 +43,7 @@ __all__ = [
     "param_grid",
     "SelectionResult",
     "select_model",
+    "n_fits",
     "check_training_data",
     "TrainedModel",
     "ModelVersionWarning",

@@ -12,18 +12,19 @@ from __future__ import annotations
 
 import numbers
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold
+from sklearn.metrics import accuracy_score
+from sklearn.model_selection import GridSearchCV, ParameterGrid, StratifiedGroupKFold
 
 from mammocad.errors import ModelError
 from mammocad.models.baselines import make_model, param_grid
 from mammocad.models.sae import _check_finite
 
-__all__ = ["SelectionResult", "select_model", "check_training_data"]
+__all__ = ["SelectionResult", "select_model", "check_training_data", "n_fits"]
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,30 @@ def _n_splits_for(y: np.ndarray, groups: np.ndarray, n_splits: int) -> int:
     return min(n_splits, np.unique(groups).size, per_class)
 
 
+class _CountingAccuracy:
+    """The ``"accuracy"`` scorer (``accuracy_score`` of ``predict``) that reports each fit it scores."""
+
+    def __init__(self, on_fit: Callable[[], object]) -> None:
+        self.on_fit = on_fit
+
+    def __call__(self, estimator: Any, X: Any, y: Any) -> float:
+        score = float(accuracy_score(y, estimator.predict(X)))
+        self.on_fit()
+        return score
+
+
+def n_fits(name: str, n_splits: int = 10, grid: dict[str, list[Any]] | None = None) -> int:
+    """Cross-validation fits :func:`select_model` makes: grid points x folds (the refit not counted).
+
+    Examples
+    --------
+    >>> n_fits("lda", 10, grid={"clf__solver": ["svd", "lsqr"]})
+    20
+    """
+    search_grid = grid if grid is not None else param_grid(name)
+    return len(ParameterGrid({key: list(values) for key, values in search_grid.items()})) * int(n_splits)
+
+
 def select_model(
     name: str,
     X: Any,
@@ -161,6 +186,7 @@ def select_model(
     random_state: int | None = 0,
     n_jobs: int | None = 1,
     grid: dict[str, list[Any]] | None = None,
+    on_fit: Callable[[], object] | None = None,
 ) -> SelectionResult:
     """Grid-search a model by stratified, patient-grouped k-fold CV; refit the best.
 
@@ -184,6 +210,10 @@ def select_model(
         Parallel fits (``GridSearchCV``'s ``n_jobs``).
     grid : dict, optional
         Grid to search instead of :func:`param_grid` ``(name)``.
+    on_fit : callable, optional
+        Called with no argument after each cross-validation fit is scored
+        (:func:`n_fits` calls; in this process when ``n_jobs`` is 1): a progress
+        bar's ``update``. The scores are the same as without it.
 
     Returns
     -------
@@ -237,7 +267,7 @@ def select_model(
     search = GridSearchCV(
         model,
         {key: list(values) for key, values in search_grid.items()},
-        scoring="accuracy",
+        scoring="accuracy" if on_fit is None else _CountingAccuracy(on_fit),
         cv=cv,
         refit=True,
         n_jobs=n_jobs,
