@@ -838,26 +838,15 @@ def header_pixel_spacing(path: str | os.PathLike[str]) -> float | None:
     p = Path(path)
     if not p.is_file():
         raise ImageReadError(f"{p}: no such file")
-    suffix = p.suffix.lower()
-    if not (suffix in DICOM_SUFFIXES or (suffix == "" and _has_dicom_preamble(p))):
+    if not _is_dicom(p):
         return None
-    import pydicom
-    from pydicom.errors import InvalidDicomError
-    from pydicom.uid import DeflatedExplicitVRLittleEndian
-
+    ds = _dicom_header(p)
     try:
-        meta = pydicom.filereader.read_file_meta_info(p)
-        if meta.get("TransferSyntaxUID") == DeflatedExplicitVRLittleEndian:
-            ds = _read_deflated_dicom(p, meta, pixel_limit())  # inflated only as far as it declares
-        else:
-            ds = pydicom.dcmread(p, stop_before_pixels=True)
         spacing = _dicom_spacing(ds)
-    except ImageReadError:
-        raise
-    except InvalidDicomError as exc:
-        raise ImageReadError(f"{p}: not a DICOM file ({exc})") from None
-    except (EOFError, OSError, ValueError, KeyError, TypeError, AttributeError, MemoryError) as exc:
-        raise ImageReadError(f"{p}: truncated or corrupt DICOM ({type(exc).__name__})") from None
+    except (ValueError, TypeError, AttributeError) as exc:  # a malformed attribute: name its kind only
+        raise ImageReadError(
+            f"{p}: malformed DICOM pixel spacing attributes ({type(exc).__name__})"
+        ) from None
     return spacing if spacing is not None and _plausible_spacing(spacing) else None
 
 
@@ -946,6 +935,28 @@ def _is_dicom(path: Path) -> bool:
     return path.suffix.lower() in DICOM_SUFFIXES or (path.suffix == "" and _has_dicom_preamble(path))
 
 
+def _dicom_header(p: Path) -> Dataset:
+    """A DICOM file's attributes up to Pixel Data, without decoding (deflated files inflated only
+    as far as their header allows)."""
+    import pydicom
+    from pydicom.errors import InvalidDicomError
+
+    try:
+        if _is_deflated(p):
+            ds = _read_deflated_dicom(p, pydicom.filereader.read_file_meta_info(p), pixel_limit())
+            if "PixelData" in ds:
+                del ds.PixelData
+        else:
+            ds = pydicom.dcmread(p, stop_before_pixels=True)
+    except ImageReadError:
+        raise
+    except InvalidDicomError as exc:
+        raise ImageReadError(f"{p}: not a DICOM file ({exc})") from None
+    except (EOFError, OSError, ValueError, KeyError, TypeError) as exc:
+        raise ImageReadError(f"{p}: truncated or corrupt DICOM ({exc or type(exc).__name__})") from None
+    return ds
+
+
 def read_dicom_header(path: str | os.PathLike[str]) -> Dataset:
     """Read a DICOM image's attributes without decoding its pixels.
 
@@ -971,8 +982,6 @@ def read_dicom_header(path: str | os.PathLike[str]) -> Dataset:
         unreadable, or lacks the identifiers (SOP Class/Instance UID, Study
         Instance UID, Rows, Columns) a reference needs.
     """
-    import pydicom
-    from pydicom.errors import InvalidDicomError
 
     p = Path(path)
     if not p.is_file():
@@ -982,19 +991,7 @@ def read_dicom_header(path: str | os.PathLike[str]) -> Dataset:
             f"{p}: not a DICOM file; DICOM output (SEG, SR) needs a DICOM image, whose patient, "
             "study and image identifiers it copies and references"
         )
-    try:
-        if _is_deflated(p):  # inflated only as far as its header allows
-            ds = _read_deflated_dicom(p, pydicom.filereader.read_file_meta_info(p), pixel_limit())
-            if "PixelData" in ds:
-                del ds.PixelData
-        else:
-            ds = pydicom.dcmread(p, stop_before_pixels=True)
-    except ImageReadError:
-        raise
-    except InvalidDicomError as exc:
-        raise ImageReadError(f"{p}: not a DICOM file ({exc})") from None
-    except (EOFError, OSError, ValueError, KeyError, TypeError) as exc:
-        raise ImageReadError(f"{p}: truncated or corrupt DICOM ({exc or type(exc).__name__})") from None
+    ds = _dicom_header(p)
     missing = [
         k for k in ("SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "Rows", "Columns") if not ds.get(k)
     ]
