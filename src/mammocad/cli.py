@@ -370,7 +370,7 @@ def train(
     features: Annotated[
         Path, typer.Argument(help="Feature table (.parquet or .csv) from `mammocad features`.")
     ],
-    model: Annotated[str, typer.Option("--model", "-m", help="sae, svm, knn, lda or logreg.")],
+    model: Annotated[str, typer.Option("--model", "-m", help="sae, svm, knn, lda, logreg or hgb.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Model directory to write.")],
     scenario: Annotated[
         str, typer.Option("--scenario", "-s", help="calcification (15), mass (26) or combined (41 features).")
