@@ -18,7 +18,7 @@ from pydicom.uid import (
     generate_uid,
 )
 
-from mammocad.errors import ImageReadError, ROIError
+from mammocad.errors import ImageReadError, PixelSpacingError, ROIError
 from mammocad.io import ROI, Mammogram, normalise, read_mammogram, to_uint8
 
 MG_FOR_PRESENTATION = "1.2.840.10008.5.1.4.1.1.1.2"
@@ -580,7 +580,7 @@ def test_choose_pixel_spacing_order_of_precedence() -> None:
     assert choose_pixel_spacing(None, table_mm=nan, option_mm=0.3, nominal_mm=0.4) == (0.3, "option")
     assert choose_pixel_spacing(None, table_mm=nan, option_mm=None, nominal_mm=0.4) == (0.4, "nominal")
     assert choose_pixel_spacing(None, table_mm=nan) is None
-    with pytest.raises(ImageReadError, match="--pixel-spacing"):
+    with pytest.raises(PixelSpacingError, match="--pixel-spacing"):
         choose_pixel_spacing(None, option_mm=-1.0)
 
 

@@ -32,6 +32,15 @@ app.add_typer(manifest_app, name="manifest")
 F = TypeVar("F", bound=Callable[..., Any])
 
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or summaries.")]
+PixelSpacing = Annotated[
+    float | None,
+    typer.Option(
+        "--pixel-spacing",
+        help="Pixel edge in mm where the file (and the lesion table's pixel_spacing_mm) gives none.",
+    ),
+]
+#: Skipped lesions named one by one on standard error before the rest are counted.
+SKIPPED_SHOWN = 10
 
 
 #: Set to 1 to see the traceback of an unexpected error instead of its one-line summary.
@@ -332,9 +341,14 @@ def features_command(
     markdown: Annotated[
         bool, typer.Option("--markdown", help="With --list: print docs/features.md.")
     ] = False,
+    pixel_spacing: PixelSpacing = None,
     quiet: Quiet = False,
 ) -> None:
-    """Measure the paper's 41 features of every lesion of a lesion table (resumable)."""
+    """Measure the paper's 41 features of every lesion of a lesion table (resumable).
+
+    Lesions that cannot be measured are listed with their reasons in
+    FEATURES.skipped.csv next to the output; a run that measures none fails.
+    """
     import warnings
 
     from mammocad.errors import FeatureError
@@ -350,15 +364,31 @@ def features_command(
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        result = measure_lesion_table(lesions, out, workers=workers, scheduler=scheduler, progress=not quiet)
-    skipped = result.attrs["skipped"]
-    for item in skipped:
-        typer.echo(f"warning: lesion {item['lesion_id']} skipped: {item['reason']}", err=True)
+        result = measure_lesion_table(
+            lesions,
+            out,
+            workers=workers,
+            scheduler=scheduler,
+            progress=not quiet,
+            pixel_spacing_mm=pixel_spacing,
+        )
+    _warn_skipped(result.attrs["skipped"], result.attrs["skipped_path"])
     say(
         f"wrote {out}: {len(result)} lesions x 41 features ({result.attrs['computed']} measured now, "
-        f"{result.attrs['resumed']} already there, {len(skipped)} skipped)",
+        f"{result.attrs['resumed']} already there); {result.attrs['summary']}",
         quiet,
     )
+
+
+def _warn_skipped(skipped: list[dict[str, str]], path: str | None) -> None:
+    """One ``warning:`` line per skipped lesion, the first :data:`SKIPPED_SHOWN`, then a count."""
+    for item in skipped[:SKIPPED_SHOWN]:
+        typer.echo(f"warning: lesion {item['lesion_id']} skipped: {item['reason']}", err=True)
+    if len(skipped) > SKIPPED_SHOWN:
+        typer.echo(
+            f"warning: {len(skipped) - SKIPPED_SHOWN} more lesions skipped; all are listed in {path}",
+            err=True,
+        )
 
 
 # --- train / predict (issue 5) -------------------------------------------------------
@@ -462,7 +492,10 @@ def reproduce(
         str | None, typer.Option(help="Column with train/test per row instead of a random split.")
     ] = None,
     models: Annotated[
-        str | None, typer.Option(help="Comma-separated models (default: sae,svm,knn,lda + baseline).")
+        str | None,
+        typer.Option(
+            help="Comma-separated models (default: all, the paper's sae,svm,knn,lda and the baselines)."
+        ),
     ] = None,
     scenarios: Annotated[
         str, typer.Option(help="Comma-separated scenarios.")
@@ -472,9 +505,17 @@ def reproduce(
         int, typer.Option(help="Patient-bootstrap resamples for the confidence intervals.")
     ] = 2000,
     workers: Annotated[int | None, typer.Option(help="Local Dask workers for feature extraction.")] = None,
+    abnormality: Annotated[
+        str | None,
+        typer.Option(
+            "--abnormality",
+            help="Comma-separated kinds of lesion to study, e.g. calcification,mass (the paper's); default all.",
+        ),
+    ] = None,
+    pixel_spacing: PixelSpacing = None,
     quiet: Quiet = False,
 ) -> None:
-    """Run the paper's experiment (3 scenarios x 4 classifiers + baseline) and write a report."""
+    """Run the paper's experiment (3 scenarios x every model, see --models) and write a report."""
     from mammocad.pipeline import reproduce as run
 
     done = run(
@@ -490,6 +531,8 @@ def reproduce(
         workers=workers,
         progress=not quiet,
         dataset_name=data.name,
+        pixel_spacing_mm=pixel_spacing,
+        abnormalities=_csv_option(abnormality, "--abnormality"),
     )
     _print_results(done.result, quiet)
     say(f"wrote {done.report}", quiet)

@@ -14,6 +14,7 @@ __all__ = [
     "ROIError",
     "SegmentationError",
     "FeatureError",
+    "PixelSpacingError",
     "FeatureTableError",
     "ModelError",
     "SynthesisError",
@@ -43,6 +44,14 @@ class SegmentationError(MammocadError, ValueError):
 
 class FeatureError(MammocadError, ValueError):
     """Feature extraction was given input it cannot work on."""
+
+
+class PixelSpacingError(FeatureError):
+    """An image's pixel spacing is unknown (or not a positive number) where millimetres are needed.
+
+    Raised before the image's pixels are decoded; the message names the file and
+    how to give the spacing (``--pixel-spacing``, a ``pixel_spacing_mm`` column).
+    """
 
 
 class FeatureTableError(FeatureError, DatasetError):

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from mammocad.errors import ImageReadError, ROIError
+from mammocad.errors import ImageReadError, PixelSpacingError, ROIError
 
 if TYPE_CHECKING:
     from pydicom import Dataset
@@ -876,7 +876,7 @@ def choose_pixel_spacing(
 
     Raises
     ------
-    ImageReadError
+    PixelSpacingError
         If the first non-blank candidate is not a positive, finite number.
 
     Examples
@@ -899,7 +899,7 @@ def choose_pixel_spacing(
                 "table": "pixel_spacing_mm",
                 "option": "--pixel-spacing",
             }
-            raise ImageReadError(
+            raise PixelSpacingError(
                 f"{name.get(source, 'the nominal pixel spacing')} must be a positive number of mm, got {value!r}"
             )
         return number, source

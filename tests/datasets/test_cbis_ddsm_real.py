@@ -37,3 +37,32 @@ def test_manifest_finds_every_real_film_and_mask(cbis_real_archive: dict[str, Pa
     assert lesions["pixel_spacing_mm"].isna().all()  # CBIS-DDSM gives none ...
     assert (lesions["nominal_pixel_spacing_mm"] == 0.0435).all()  # ... the documented nominal value
     assert all(math.isfinite(v) for v in lesions["radius"])
+
+
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_features_with_no_extra_flag_measure_every_real_lesion(
+    cbis_real_archive: dict[str, Path], tmp_path: Path
+) -> None:
+    import numpy as np
+
+    from mammocad.features import FEATURE_NAMES
+    from mammocad.features.table import read_feature_table
+
+    lesions = tmp_path / "lesions.csv"
+    made = runner.invoke(
+        app,
+        ["manifest", "cbis-ddsm", str(cbis_real_archive["table"]), "--images",
+         str(cbis_real_archive["images"]), "--out", str(lesions), "--quiet"],
+    )  # fmt: skip
+    assert made.exit_code == 0, made.output
+    out = tmp_path / "features.parquet"
+    result = runner.invoke(app, ["features", str(lesions), "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    table = read_feature_table(out)
+    assert len(table) == 10
+    values = table[list(FEATURE_NAMES)].to_numpy(dtype=np.float64)
+    assert values.shape == (10, 41) and np.isfinite(values).all()
+    assert (table["pixel_spacing_source"] == "nominal").all()
+    assert np.allclose(table["pixel_spacing_mm"], 0.0435)
+    assert not (tmp_path / "features.skipped.csv").exists()

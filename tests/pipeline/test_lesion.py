@@ -81,9 +81,14 @@ def test_analysis_values_and_errors():
     )
     assert result.features["calc_count"] == result.segmentation.calcification_count > 0
     assert list(result.features) == list(FEATURE_NAMES) and result.probability is None
-    # an explicit spacing overrides the image's own (the grid is twice as fine as the image)
-    coarse = analyse_lesion(case.mammogram, calc.roi, pixel_spacing_mm=0.4)
+    # a given spacing fills in where the image has none; the image's own wins (the grid is
+    # twice as fine as the image)
+    unknown = case.mammogram.replace(pixel_spacing_mm=None)
+    coarse = analyse_lesion(unknown, calc.roi, pixel_spacing_mm=0.4)
     assert result.segmentation.pixel_spacing_mm == 0.1 and coarse.segmentation.pixel_spacing_mm == 0.2
+    assert coarse.grid.pixel_spacing_source == "option"
+    kept = analyse_lesion(case.mammogram, calc.roi, pixel_spacing_mm=0.4)
+    assert kept.segmentation.pixel_spacing_mm == 0.1
     with pytest.raises(FeatureError, match="pixel spacing unknown"):
         analyse_lesion(case.mammogram.replace(pixel_spacing_mm=None), calc.roi)
     with pytest.raises(FeatureError, match="positive number"):

@@ -23,7 +23,7 @@ from mammocad.io import ROI, Mammogram
 from mammocad.pipeline import analysis_grid, measure_lesion_table, measure_on_grid
 from mammocad.synth import make_cohort
 
-TABLE_COLUMNS = table_columns()
+TABLE_COLUMNS = table_columns() + measure_module.MEASUREMENT_COLUMNS
 
 
 @pytest.fixture(scope="module")
@@ -136,12 +136,17 @@ def test_roi_from_mask_and_skipped_lesions(cohort, tmp_path, monkeypatch):
     table.loc[1, ["x", "y", "radius"]] = np.nan
     table.loc[1, "mask_path"] = ""  # neither: skipped
     table.loc[2, "image_path"] = str(tmp_path / "missing.png")  # unreadable: skipped
-    with pytest.warns(UserWarning, match="skipped"):
+    with pytest.warns(UserWarning, match="2 of 4 lesions measured: 1 have an unreadable image, 1 have no usable ROI"):
         out = measure_lesion_table(table, tmp_path / "f.parquet", progress=False)
     assert list(out["lesion_id"]) == [table.loc[0, "lesion_id"], table.loc[3, "lesion_id"]]
     reasons = {s["lesion_id"]: s["reason"] for s in out.attrs["skipped"]}
     assert "no ROI" in reasons[table.loc[1, "lesion_id"]]
     assert "no such file" in reasons[table.loc[2, "lesion_id"]]
+    # the skipped lesions and why, in a file next to the output
+    listed = pd.read_csv(tmp_path / "f.skipped.csv")
+    assert list(listed["lesion_id"]) == [table.loc[1, "lesion_id"], table.loc[2, "lesion_id"]]
+    assert list(listed["category"]) == ["roi", "image"]
+    assert out.attrs["skipped_path"] == str(tmp_path / "f.skipped.csv")
 
 
 def test_unexpected_errors_skip_the_lesion_not_the_batch(cohort, tmp_path, monkeypatch):
@@ -151,12 +156,14 @@ def test_unexpected_errors_skip_the_lesion_not_the_batch(cohort, tmp_path, monke
         return _fake_measure(grid, roi)
 
     monkeypatch.setattr(measure_module, "measure_on_grid", broken)
-    with pytest.warns(UserWarning, match="RuntimeError"):
+    with pytest.warns(UserWarning, match="1 failed with an unexpected error"):
         out = measure_lesion_table(cohort, tmp_path / "f.parquet", progress=False)
     assert len(out) == 3
     assert out.attrs["skipped"] == [
         {
             "lesion_id": cohort.iloc[1]["lesion_id"],
+            "image_path": cohort.iloc[1]["image_path"],
+            "category": "unexpected",
             "reason": "unexpected RuntimeError while measuring it: boom",
         }
     ]
@@ -165,10 +172,16 @@ def test_unexpected_errors_skip_the_lesion_not_the_batch(cohort, tmp_path, monke
 def test_unknown_spacing_is_reported(cohort, tmp_path):
     table = cohort.iloc[:1].copy()
     table["pixel_spacing_mm"] = np.nan
-    with pytest.warns(UserWarning, match="pixel spacing unknown"):
-        out = measure_lesion_table(table, tmp_path / "f.parquet", progress=False)
-    assert len(out) == 0 and len(out.attrs["skipped"]) == 1
-    assert list(read_feature_table(tmp_path / "f.parquet").columns) == list(TABLE_COLUMNS)
+    # nothing measured: the run fails with its summary, the reasons are in the skipped file
+    with pytest.raises(FeatureError, match=r"^0 of 1 lesions measured: 1 lack pixel spacing; see .*f\.skipped\.csv$"):
+        measure_lesion_table(table, tmp_path / "f.parquet", progress=False)
+    listed = pd.read_csv(tmp_path / "f.skipped.csv")
+    assert list(listed["category"]) == ["spacing"] and "--pixel-spacing" in listed["reason"][0]
+    assert list(read_feature_table(tmp_path / "f.parquet").columns) == list(table_columns())
+    # the option fills in; the row records where its spacing came from
+    out = measure_lesion_table(table, tmp_path / "f.parquet", progress=False, pixel_spacing_mm=0.2)
+    assert len(out) == 1 and list(out["pixel_spacing_source"]) == ["option"]
+    assert not (tmp_path / "f.skipped.csv").exists()  # nothing skipped now: no stale list left
 
 
 def test_dask_workers_give_the_local_values(cohort, local_table, tmp_path):

@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mammocad.errors import FeatureError, ModelError
+from mammocad.errors import FeatureError, ModelError, PixelSpacingError
 from mammocad.features.lesion import lesion_features
-from mammocad.io import ROI, Mammogram, normalise, read_mammogram
+from mammocad.io import ROI, Mammogram, normalise
+from mammocad.pipeline.spacing import SPACING_HINT, read_image
 from mammocad.segment import Candidate, detect_candidates, render_overlay
 from mammocad.segment.lesion import LesionSegmentation, segment_lesion
 from mammocad.segment.overlay import CALCIFICATION_COLOUR
@@ -44,15 +45,19 @@ __all__ = [
 GRID_SIZE = 1024
 
 
-def _spacing(mammogram: Mammogram, override: float | None) -> float:
-    spacing = override if override is not None else mammogram.pixel_spacing_mm
+def _spacing(mammogram: Mammogram, fill_in: float | None) -> float:
+    if fill_in is not None and not (
+        isinstance(fill_in, (int, float)) and math.isfinite(fill_in) and fill_in > 0
+    ):
+        raise PixelSpacingError(f"--pixel-spacing must be a positive number of millimetres, got {fill_in}")
+    spacing = mammogram.pixel_spacing_mm if mammogram.pixel_spacing_mm is not None else fill_in
     if spacing is None:
-        raise FeatureError(
+        raise PixelSpacingError(
             f"{mammogram.source or 'mammogram'}: pixel spacing unknown; physical features need it "
-            "(give the pixel spacing in mm, e.g. pixel_spacing_mm in the lesion table or --pixel-spacing)"
+            f"({SPACING_HINT})"
         )
     if not (isinstance(spacing, (int, float)) and math.isfinite(spacing) and spacing > 0):
-        raise FeatureError(f"pixel_spacing_mm must be a positive number of millimetres, got {spacing}")
+        raise PixelSpacingError(f"pixel_spacing_mm must be a positive number of millimetres, got {spacing}")
     return float(spacing)
 
 
@@ -64,7 +69,9 @@ def analysis_grid(mammogram: Mammogram, *, pixel_spacing_mm: float | None = None
     mammogram : Mammogram
         The image as read.
     pixel_spacing_mm : float, optional
-        Overrides the image's own spacing (needed where it has none).
+        The spacing to use where the image has none (recorded as given by the
+        user, ``pixel_spacing_source="option"``); the image's own spacing wins, as
+        everywhere in mammocad (:mod:`mammocad.pipeline.spacing`).
 
     Returns
     -------
@@ -86,8 +93,8 @@ def analysis_grid(mammogram: Mammogram, *, pixel_spacing_mm: float | None = None
     ((1024, 1024), 2.0, 0.05)
     """
     spacing = _spacing(mammogram, pixel_spacing_mm)
-    if spacing != mammogram.pixel_spacing_mm:
-        mammogram = mammogram.replace(pixel_spacing_mm=spacing)
+    if mammogram.pixel_spacing_mm is None:
+        mammogram = mammogram.replace(pixel_spacing_mm=spacing, pixel_spacing_source="option")
     return normalise(mammogram, size=GRID_SIZE)
 
 
@@ -173,7 +180,7 @@ def analyse_lesion(
     roi : ROI
         The lesion's region, in ``mammogram``'s pixels.
     pixel_spacing_mm : float, optional
-        Overrides the image's own pixel spacing (needed where it has none).
+        The pixel spacing where the image has none (see :func:`analysis_grid`).
     model : TrainedModel, optional
         From :func:`load_model`; gives the probability of malignancy.
 
@@ -245,8 +252,9 @@ def predict_lesion(
     -------
     dict
         ``probability_malignant``, ``prediction`` (``"malignant"`` at 0.5 or
-        more, else ``"benign"``), ``model``, ``scenario``, ``roi`` and the
-        model's ``features`` (name → value).
+        more, else ``"benign"``), ``model``, ``scenario``, ``roi``,
+        ``pixel_spacing_mm`` and ``pixel_spacing_source`` (of the image as
+        given), and the model's ``features`` (name → value).
 
     Raises
     ------
@@ -258,12 +266,15 @@ def predict_lesion(
     analysis = analyse_lesion(mammogram, roi, pixel_spacing_mm=pixel_spacing_mm, model=model)
     p = float(analysis.probability)  # type: ignore[arg-type]
     metadata = model.metadata.get("metadata", {})
+    grid = analysis.grid
     return {
         "probability_malignant": p,
         "prediction": "malignant" if p >= 0.5 else "benign",
         "model": model.name,
         "scenario": metadata.get("scenario") if isinstance(metadata, dict) else None,
         "roi": {"x": roi.x, "y": roi.y, "radius": roi.radius},
+        "pixel_spacing_mm": float(grid.pixel_spacing_mm or 0.0) * float(analysis.scale),  # as given
+        "pixel_spacing_source": grid.pixel_spacing_source,
         "features": {name: float(analysis.features[name]) for name in model.feature_names},
     }
 
@@ -302,16 +313,22 @@ def predict(
     roi : ROI or str
         The lesion's circle in the image's pixels (``"X,Y,R"`` accepted).
     pixel_spacing_mm : float, optional
-        For files that do not carry it.
+        For files that do not carry it (``--pixel-spacing``).
 
     Returns
     -------
     dict
         :func:`predict_lesion`'s result plus ``image`` (the path given).
+
+    Raises
+    ------
+    PixelSpacingError
+        Before the image is decoded, if neither the file nor ``pixel_spacing_mm``
+        gives the spacing.
     """
-    trained = load_model(model_dir)
     region = roi if isinstance(roi, ROI) else ROI.parse(roi)
-    mg = read_mammogram(image, pixel_spacing_mm=pixel_spacing_mm)
+    trained = load_model(model_dir)
+    mg = read_image(image, option_mm=pixel_spacing_mm)
     return dict(predict_lesion(trained, mg, region.check_size(mg.shape)), image=str(image))
 
 

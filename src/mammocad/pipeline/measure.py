@@ -27,8 +27,9 @@ import numpy as np
 import pandas as pd
 
 from mammocad import __version__
+from mammocad._fileio import atomic_path
 from mammocad.datasets import finite_or_none, lesion_frame, read_lesion_table, roi_from_mask
-from mammocad.errors import FeatureError, MammocadError
+from mammocad.errors import FeatureError, ImageReadError, MammocadError, PixelSpacingError, ROIError
 from mammocad.features.registry import FEATURE_NAMES
 from mammocad.features.table import (
     LABELS,
@@ -47,9 +48,31 @@ from mammocad.features.table import (
 from mammocad.io import ROI, read_mammogram
 from mammocad.parallel import check_execution, map_completed
 from mammocad.pipeline.lesion import GRID_SIZE, analysis_grid, measure_on_grid
+from mammocad.pipeline.spacing import resolve_pixel_spacing
 from mammocad.segment import segment_calcifications, segment_mass
 
-__all__ = ["measure_lesion_table", "measurement_settings", "lesion_inputs", "lesion_roi"]
+__all__ = [
+    "measure_lesion_table",
+    "measurement_settings",
+    "lesion_inputs",
+    "lesion_roi",
+    "MEASUREMENT_COLUMNS",
+    "SKIP_CATEGORIES",
+    "skipped_path",
+]
+
+#: Columns each measured row carries after the features: the pixel spacing the lesion
+#: was measured with (mm, on the image as read) and where it came from
+#: (:data:`mammocad.io.PIXEL_SPACING_SOURCES`).
+MEASUREMENT_COLUMNS: tuple[str, ...] = ("pixel_spacing_mm", "pixel_spacing_source")
+#: Why a lesion was skipped, as the run's summary line words it.
+SKIP_CATEGORIES: dict[str, str] = {
+    "spacing": "lack pixel spacing",
+    "image": "have an unreadable image",
+    "roi": "have no usable ROI",
+    "measure": "could not be segmented or measured",
+    "unexpected": "failed with an unexpected error",
+}
 
 
 def _defaults(func: Callable[..., Any]) -> dict[str, Any]:
@@ -90,17 +113,22 @@ def _file_identity(path: str) -> dict[str, Any]:
     return {"path": os.path.abspath(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
 
 
-def lesion_inputs(record: Mapping[str, Any]) -> dict[str, Any]:
+def lesion_inputs(record: Mapping[str, Any], *, pixel_spacing_option: float | None = None) -> dict[str, Any]:
     """What one lesion's feature row is computed from (hashed into its provenance).
 
     The image file (path, size, modification time), the ROI (or, without one, the
-    mask file it is derived from), the pixel spacing given, and the lesion's
+    mask file it is derived from), the pixel spacings given (the table's, the
+    ``--pixel-spacing`` option, the dataset's nominal value), and the lesion's
     identification copied into the row (patient, abnormality, pathology, split).
 
     Parameters
     ----------
     record : mapping
         One row of a validated lesion table.
+    pixel_spacing_option : float, optional
+        The ``--pixel-spacing`` of the run (a changed option measures anew the
+        lesions it applies to; recorded for every lesion, as which it applies to
+        is known only from the file's header).
 
     Returns
     -------
@@ -115,12 +143,16 @@ def lesion_inputs(record: Mapping[str, Any]) -> dict[str, Any]:
         "roi": roi if has_roi else None,
         "mask": _file_identity(mask) if (mask and not has_roi) else None,
         "pixel_spacing_mm": finite_or_none(record.get("pixel_spacing_mm")),
+        "pixel_spacing_option": finite_or_none(pixel_spacing_option),
+        "nominal_pixel_spacing_mm": finite_or_none(record.get("nominal_pixel_spacing_mm")),
         **{k: str(record.get(k) or "") for k in ("patient_id", "abnormality", "pathology", "split")},
     }
 
 
-def _inputs_hash(record: Mapping[str, Any]) -> str:
-    text = json.dumps(lesion_inputs(record), sort_keys=True, separators=(",", ":"))
+def _inputs_hash(record: Mapping[str, Any], option: float | None) -> str:
+    text = json.dumps(
+        lesion_inputs(record, pixel_spacing_option=option), sort_keys=True, separators=(",", ":")
+    )
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
@@ -164,35 +196,61 @@ def _unexpected(exc: Exception) -> str:
     return f"unexpected {type(exc).__name__} while measuring it: {exc}"
 
 
-def _measure_image(task: Mapping[str, Any]) -> list[tuple[str, str, Any]]:
-    """Worker task: one image and its lesions → ``[("ok", lesion_id, row) | ("skip", lesion_id, reason)]``.
+def _skip_all(lesions: list[Mapping[str, Any]], category: str, reason: str) -> list[tuple[str, str, Any]]:
+    return [("skip", str(lesion["lesion_id"]), (category, reason)) for lesion in lesions]
 
-    The image is read and normalised once; each lesion is segmented and measured
-    on that grid. A lesion that cannot be measured is skipped with its reason; an
-    image that cannot be read skips all of its lesions.
+
+def _measure_image(task: Mapping[str, Any]) -> list[tuple[str, str, Any]]:
+    """Worker task: one image and its lesions → ``[("ok", lesion_id, row) | ("skip", lesion_id, (category, reason))]``.
+
+    The pixel spacing is settled from the file's header and the given values
+    before the image is decoded (an image without one is not read at all); the
+    image is then read and normalised once, and each lesion is segmented and
+    measured on that grid. A lesion that cannot be measured is skipped with its
+    reason; an image that cannot be read skips all of its lesions.
     """
     lesions = task["lesions"]
-    spacing = finite_or_none(task["pixel_spacing_mm"])
     try:
-        image = read_mammogram(
-            task["image_path"], pixel_spacing_mm=spacing if spacing and spacing > 0 else None
+        spacing, source = resolve_pixel_spacing(
+            task["image_path"],
+            table_mm=finite_or_none(task["pixel_spacing_mm"]),
+            option_mm=finite_or_none(task["pixel_spacing_option"]),
+            nominal_mm=finite_or_none(task["nominal_pixel_spacing_mm"]),
         )
+        if source == "dicom":
+            image = read_mammogram(task["image_path"])
+        else:
+            image = read_mammogram(task["image_path"], pixel_spacing_mm=spacing, pixel_spacing_source=source)
         grid = analysis_grid(image)
+    except PixelSpacingError as exc:
+        return _skip_all(lesions, "spacing", str(exc))
+    except ImageReadError as exc:
+        return _skip_all(lesions, "image", str(exc))
     except MammocadError as exc:
-        return [("skip", str(lesion["lesion_id"]), str(exc)) for lesion in lesions]
+        return _skip_all(lesions, "image", str(exc))
     except Exception as exc:  # noqa: BLE001 - one odd image must not end a batch of thousands
-        return [("skip", str(lesion["lesion_id"]), _unexpected(exc)) for lesion in lesions]
+        return _skip_all(lesions, "unexpected", _unexpected(exc))
     out: list[tuple[str, str, Any]] = []
     for lesion in lesions:
         lesion_id = str(lesion["lesion_id"])
         try:
             roi = lesion_roi(lesion, image.shape)
+        except (FeatureError, ROIError, ImageReadError) as exc:
+            out.append(("skip", lesion_id, ("roi", str(exc))))
+            continue
+        except Exception as exc:  # noqa: BLE001
+            out.append(("skip", lesion_id, ("unexpected", _unexpected(exc))))
+            continue
+        try:
             _, values = measure_on_grid(grid, roi.scaled(grid.scale / image.scale))
+        except ROIError as exc:
+            out.append(("skip", lesion_id, ("roi", str(exc))))
+            continue
         except MammocadError as exc:
-            out.append(("skip", lesion_id, str(exc)))
+            out.append(("skip", lesion_id, ("measure", str(exc))))
             continue
         except Exception as exc:  # noqa: BLE001 - one odd lesion must not end a batch of thousands
-            out.append(("skip", lesion_id, _unexpected(exc)))
+            out.append(("skip", lesion_id, ("unexpected", _unexpected(exc))))
             continue
         row: dict[str, Any] = {
             "lesion_id": lesion_id,
@@ -203,6 +261,8 @@ def _measure_image(task: Mapping[str, Any]) -> list[tuple[str, str, Any]]:
             "split": lesion["split"],
         }
         row.update(values)
+        row["pixel_spacing_mm"] = float(spacing)
+        row["pixel_spacing_source"] = source
         out.append(("ok", lesion_id, row))
     return out
 
@@ -218,16 +278,68 @@ def _lesion_table(lesions: pd.DataFrame | str | os.PathLike[str]) -> pd.DataFram
     )
 
 
-def _tasks(todo: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Group lesions by image (and given spacing), in order of first appearance."""
-    groups: dict[tuple[str, float | None], list[dict[str, Any]]] = {}
+def _tasks(todo: list[dict[str, Any]], option: float | None) -> list[dict[str, Any]]:
+    """Group lesions by image (and given spacings), in order of first appearance: one task each."""
+    groups: dict[tuple[str, float | None, float | None], list[dict[str, Any]]] = {}
     for record in todo:
-        key = (str(record["image_path"]), finite_or_none(record.get("pixel_spacing_mm")))
-        groups.setdefault(key, []).append(record)
+        key = (
+            str(record["image_path"]),
+            finite_or_none(record.get("pixel_spacing_mm")),
+            finite_or_none(record.get("nominal_pixel_spacing_mm")),
+        )
+        groups.setdefault(key, []).append(_task_lesion(record))
     return [
-        {"image_path": path, "pixel_spacing_mm": spacing, "lesions": members}
-        for (path, spacing), members in groups.items()
+        {
+            "image_path": path,
+            "pixel_spacing_mm": spacing,
+            "pixel_spacing_option": option,
+            "nominal_pixel_spacing_mm": nominal,
+            "lesions": members,
+        }
+        for (path, spacing, nominal), members in groups.items()
     ]
+
+
+_TASK_KEYS = ("lesion_id", "patient_id", "abnormality", "pathology", "split", "x", "y", "radius", "mask_path")
+
+
+def _task_lesion(record: Mapping[str, Any]) -> dict[str, Any]:
+    """What a worker needs of a lesion row (not the whole row: less to ship per task)."""
+    return {key: record.get(key) for key in _TASK_KEYS}
+
+
+def skipped_path(out_path: str | os.PathLike[str]) -> Path:
+    """Where a run writes the lesions it skipped: ``<output stem>.skipped.csv`` next to the output.
+
+    Examples
+    --------
+    >>> skipped_path("results/features.parquet").as_posix()
+    'results/features.skipped.csv'
+    """
+    out = Path(out_path)
+    return out.with_name(f"{out.stem}.skipped.csv")
+
+
+def _write_skipped(path: Path, skipped: list[dict[str, str]]) -> None:
+    """The skipped lesions and why (atomically); no file when none was skipped."""
+    if not skipped:
+        path.unlink(missing_ok=True)
+        return
+    frame = pd.DataFrame(skipped, columns=["lesion_id", "image_path", "category", "reason"])
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False, lineterminator="\n")
+
+
+def _summary(measured: int, total: int, skipped: list[dict[str, str]], path: Path) -> str:
+    """``"8 of 10 lesions measured: 2 lack pixel spacing; see features.skipped.csv"``."""
+    counts: dict[str, int] = {}
+    for item in skipped:
+        counts[item["category"]] = counts.get(item["category"], 0) + 1
+    text = f"{measured} of {total} lesions measured"
+    if counts:
+        parts = [f"{counts[c]} {SKIP_CATEGORIES[c]}" for c in SKIP_CATEGORIES if c in counts]
+        text += f": {', '.join(parts)}; see {path}"
+    return text
 
 
 def measure_lesion_table(
@@ -239,13 +351,19 @@ def measure_lesion_table(
     progress: bool = True,
     chunk_size: int = 25,
     flush_seconds: float = 30.0,
+    pixel_spacing_mm: float | None = None,
 ) -> pd.DataFrame:
     """Measure the 41 features of every lesion of a lesion table; write the feature table.
 
-    Each image is read once (pixel spacing from the file, else the table's
-    ``pixel_spacing_mm``) and brought to the analysis grid; each of its lesions'
-    ROIs (``x``, ``y``, ``radius``, else the circle around its ``mask_path``
-    mask) is segmented once and measured (:func:`~mammocad.pipeline.measure_on_grid`).
+    Each image is read once and brought to the analysis grid; its pixel spacing is
+    settled first, from its header (:func:`~mammocad.pipeline.spacing.resolve_pixel_spacing`:
+    the file's tags, else the table's ``pixel_spacing_mm``, else
+    ``pixel_spacing_mm`` given here (``--pixel-spacing``), else the table's
+    ``nominal_pixel_spacing_mm``), and an image without one is not decoded. Each
+    of its lesions' ROIs (``x``, ``y``, ``radius``, else the circle around its
+    ``mask_path`` mask) is segmented once and measured
+    (:func:`~mammocad.pipeline.measure_on_grid`); the row records the spacing and
+    its source (:data:`MEASUREMENT_COLUMNS`).
     Rows already in ``out_path`` whose inputs and settings are unchanged (see
     :func:`lesion_inputs`, :func:`measurement_settings`) are kept; every other
     lesion is measured, so an interrupted run is resumed by running it again and a
@@ -269,20 +387,31 @@ def measure_lesion_table(
         Lesions per checkpoint.
     flush_seconds : float
         Longest time between checkpoints.
+    pixel_spacing_mm : float, optional
+        Pixel edge in mm for images whose file and table row give none
+        (``--pixel-spacing``).
 
     Returns
     -------
     DataFrame
-        The feature table (:func:`~mammocad.features.table.table_columns`), rows
-        in the order of ``lesions``, then rows of earlier runs for lesions not in
-        ``lesions``. ``attrs["skipped"]`` lists ``{"lesion_id", "reason"}`` for
-        lesions that could not be measured (no ROI and no mask, unreadable image,
-        unknown spacing, ROI off the image, or an unexpected error, named with its
-        type; each is also warned about); ``attrs["computed"]`` and
-        ``attrs["resumed"]`` count lesions measured now and kept from earlier runs.
+        The feature table (:func:`~mammocad.features.table.table_columns`, then
+        :data:`MEASUREMENT_COLUMNS`), rows in the order of ``lesions``, then rows
+        of earlier runs for lesions not in ``lesions``. ``attrs["skipped"]`` lists
+        ``{"lesion_id", "image_path", "category", "reason"}`` for lesions that
+        could not be measured (unknown spacing, unreadable image, no ROI and no
+        mask, ROI off the image, a segmentation error, or an unexpected error,
+        named with its type; :data:`SKIP_CATEGORIES`); they are also written to
+        :func:`skipped_path` next to the output and summed up in one warning.
+        ``attrs["computed"]`` and ``attrs["resumed"]`` count lesions measured now
+        and kept from earlier runs; ``attrs["summary"]`` is the run in one line
+        (``"8 of 10 lesions measured: 2 lack pixel spacing; see ..."``) and
+        ``attrs["skipped_path"]`` the file of skipped lesions (None if none).
 
     Raises
     ------
+    FeatureError
+        If no lesion of the table is in the output (none measured now or
+        before): the message is the summary line.
     DatasetError
         If the lesion table is invalid (missing values, duplicate ids, unknown
         pathology ...).
@@ -309,9 +438,17 @@ def measure_lesion_table(
         raise FeatureError(f"chunk_size must be ≥ 1, got {chunk_size!r}")
     out = Path(out_path)
     table_format(out)
+    option = None if pixel_spacing_mm is None else _check_option(pixel_spacing_mm)
     table = _lesion_table(lesions)
     with feature_table_lock(out):
-        return _measure_locked(table, out, workers, scheduler, progress, chunk_size, flush_seconds)
+        return _measure_locked(table, out, workers, scheduler, progress, chunk_size, flush_seconds, option)
+
+
+def _check_option(value: object) -> float:
+    spacing = finite_or_none(value)
+    if spacing is None or spacing <= 0 or isinstance(value, bool):
+        raise PixelSpacingError(f"--pixel-spacing must be a positive number of millimetres, got {value!r}")
+    return spacing
 
 
 def _measure_locked(
@@ -322,11 +459,16 @@ def _measure_locked(
     progress: bool,
     chunk_size: int,
     flush_seconds: float,
+    option: float | None,
 ) -> pd.DataFrame:
     settings = measurement_settings()
     settings_sha = settings_hash(settings)
     records: list[dict[str, Any]] = lesions.to_dict(orient="records")  # type: ignore[assignment]
-    wanted = {str(r["lesion_id"]): RowProvenance(_inputs_hash(r), settings_sha, __version__) for r in records}
+    wanted = {
+        str(r["lesion_id"]): RowProvenance(_inputs_hash(r, option), settings_sha, __version__)
+        for r in records
+    }
+    image_of = {str(r["lesion_id"]): str(r["image_path"]) for r in records}
 
     if out.exists():
         done = read_feature_table(out)
@@ -357,7 +499,9 @@ def _measure_locked(
     def flush() -> None:
         nonlocal last_flush, dirty
         if pending:
-            new = validate_feature_table(pd.DataFrame(pending, columns=list(table_columns())), where=str(out))
+            new = validate_feature_table(
+                pd.DataFrame(pending, columns=[*table_columns(), *MEASUREMENT_COLUMNS]), where=str(out)
+            )
             pending.clear()
             frames[:] = [pd.concat([frames[0], new], ignore_index=True)]
             dirty = True
@@ -368,7 +512,8 @@ def _measure_locked(
             dirty = False
         last_flush = time.monotonic()
 
-    tasks = _tasks(todo)
+    tasks = _tasks(todo, option)
+    skipped_file = skipped_path(out)
     try:
         for _, results in map_completed(
             _measure_image, tasks, workers=workers, scheduler=scheduler, progress=progress, desc="features"
@@ -379,15 +524,25 @@ def _measure_locked(
                     rows_provenance[lesion_id] = wanted[lesion_id]
                     computed += 1
                 else:
-                    skipped.append({"lesion_id": lesion_id, "reason": str(payload)})
+                    category, reason = payload
+                    skipped.append(
+                        {"lesion_id": lesion_id, "image_path": image_of[lesion_id], "category": category,
+                         "reason": str(reason)}
+                    )  # fmt: skip
             if len(pending) >= chunk_size or time.monotonic() - last_flush >= flush_seconds:
                 flush()
     finally:
         flush()
-    for item in skipped:
-        warnings.warn(f"lesion {item['lesion_id']} skipped: {item['reason']}", stacklevel=3)
+        _write_skipped(skipped_file, skipped)
 
     result = frames[0]
+    measured = int(result["lesion_id"].isin(wanted.keys()).sum())
+    summary = _summary(measured, len(records), skipped, skipped_file)
+    if measured == 0:
+        raise FeatureError(summary if records else "the lesion table holds no lesion: nothing to measure")
+    if skipped:
+        warnings.warn(summary, stacklevel=3)
+
     order = {str(r["lesion_id"]): k for k, r in enumerate(records)}
     rank = result["lesion_id"].map(lambda v: order.get(v, len(order))).to_numpy()
     result = result.iloc[np.argsort(rank, kind="stable")].reset_index(drop=True)
@@ -396,4 +551,6 @@ def _measure_locked(
     result.attrs["skipped"] = skipped
     result.attrs["computed"] = computed
     result.attrs["resumed"] = resumed
+    result.attrs["summary"] = summary
+    result.attrs["skipped_path"] = str(skipped_file) if skipped else None
     return result

@@ -16,16 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
 from mammocad._fileio import atomic_write_text
-from mammocad.datasets import lesion_frame, load_mias, read_lesion_table
+from mammocad.datasets import ABNORMALITIES, finite_or_none, lesion_frame, load_mias, read_lesion_table
 from mammocad.errors import DatasetError, MammocadError
 from mammocad.features.table import read_feature_table
-from mammocad.io import read_mammogram
 from mammocad.pipeline.lesion import analysis_grid
 from mammocad.pipeline.measure import lesion_roi, measure_lesion_table
+from mammocad.pipeline.spacing import read_image
 from mammocad.segment import render_overlay
 from mammocad.segment.lesion import segment_lesion
 
@@ -99,12 +98,37 @@ def _looks_like_lesion_table(columns: Sequence[str]) -> bool:
     return "image_path" in columns
 
 
+def _only(table: pd.DataFrame, abnormalities: Sequence[str] | None, where: str) -> pd.DataFrame:
+    """The rows of the given abnormalities (all rows for None)."""
+    if abnormalities is None:
+        return table
+    kept = table[table["abnormality"].astype(str).isin(list(abnormalities))].reset_index(drop=True)
+    if kept.empty:
+        raise DatasetError(f"{where}: no lesion is a {' or '.join(abnormalities)} (--abnormality)")
+    return kept
+
+
+def _check_abnormalities(abnormalities: Sequence[str] | None) -> tuple[str, ...] | None:
+    if abnormalities is None:
+        return None
+    names = tuple(str(a).strip().lower() for a in abnormalities)
+    unknown = [a for a in names if a not in ABNORMALITIES]
+    if unknown or not names:
+        raise DatasetError(
+            f"--abnormality: unknown abnormality {', '.join(unknown) or '(none)'}; "
+            f"expected some of {', '.join(ABNORMALITIES)}"
+        )
+    return names
+
+
 def load_features(
     data: str | os.PathLike[str] | pd.DataFrame,
     out_dir: str | os.PathLike[str],
     *,
     workers: int | None = None,
     progress: bool = True,
+    pixel_spacing_mm: float | None = None,
+    abnormalities: Sequence[str] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """A feature table from a lesion table (features measured, cached) or a feature table.
 
@@ -119,6 +143,11 @@ def load_features(
     workers : int, optional
         Local Dask workers for the extraction.
     progress : bool
+    pixel_spacing_mm : float, optional
+        ``--pixel-spacing``: for images whose file and table row give none.
+    abnormalities : sequence of str, optional
+        Keep only these kinds of lesion (``--abnormality calcification,mass``:
+        the paper's; mini-MIAS also lists distortions and asymmetries).
 
     Returns
     -------
@@ -129,20 +158,24 @@ def load_features(
     Raises
     ------
     DatasetError
-        The file is missing or is neither kind of table.
+        The file is missing or is neither kind of table, or no lesion is of the
+        abnormalities asked for.
     """
+    kinds = _check_abnormalities(abnormalities)
     lesions: pd.DataFrame | None
     if isinstance(data, pd.DataFrame):
         if not _looks_like_lesion_table(list(data.columns)):
-            return data, None
+            return _only(data, kinds, "feature table"), None
         lesions = lesion_frame(data.to_dict(orient="records"), source="lesion table")  # type: ignore[arg-type]
+        where = "lesion table"
     else:
         path = Path(data)
+        where = str(path)
         if not path.is_file():
             raise DatasetError(f"{path}: no such file (expected a lesion table CSV or a feature table)")
         suffix = path.suffix.lower()
         if suffix == ".parquet":
-            return read_feature_table(path), None
+            return _only(read_feature_table(path), kinds, where), None
         if suffix != ".csv":
             raise DatasetError(f"{path}: expected a .csv lesion table or a .parquet/.csv feature table")
         try:
@@ -150,10 +183,13 @@ def load_features(
         except (OSError, ValueError) as exc:
             raise DatasetError(f"{path}: cannot read the table header ({exc})") from None
         if not _looks_like_lesion_table(header):
-            return read_feature_table(path), None
+            return _only(read_feature_table(path), kinds, where), None
         lesions = read_lesion_table(path)
+    lesions = _only(lesions, kinds, where)
     cache = Path(out_dir) / FEATURE_CACHE
-    table = measure_lesion_table(lesions, cache, workers=workers, progress=progress)
+    table = measure_lesion_table(
+        lesions, cache, workers=workers, progress=progress, pixel_spacing_mm=pixel_spacing_mm
+    )
     wanted = set(lesions["lesion_id"].astype(str))
     table = table[table["lesion_id"].astype(str).isin(wanted)].reset_index(drop=True)
     if table.empty:
@@ -161,7 +197,9 @@ def load_features(
     return table, lesions
 
 
-def lesion_overlays(result: ExperimentResult, lesions: pd.DataFrame, *, n: int = 4) -> list[Overlay]:
+def lesion_overlays(
+    result: ExperimentResult, lesions: pd.DataFrame, *, n: int = 4, pixel_spacing_mm: float | None = None
+) -> list[Overlay]:
     """Segmentation overlays of a few test lesions (half malignant where possible).
 
     Each lesion is segmented exactly as it was measured: its image read and
@@ -176,6 +214,8 @@ def lesion_overlays(result: ExperimentResult, lesions: pd.DataFrame, *, n: int =
     lesions : DataFrame
         The lesion table the features were measured from.
     n : int, default 4
+    pixel_spacing_mm : float, optional
+        ``--pixel-spacing``, as the features were measured with.
 
     Returns
     -------
@@ -193,10 +233,12 @@ def lesion_overlays(result: ExperimentResult, lesions: pd.DataFrame, *, n: int =
     ).head(n)
     out = []
     for record in picks.to_dict(orient="records"):
-        spacing = pd.to_numeric(record.get("pixel_spacing_mm"), errors="coerce")
         try:
-            image = read_mammogram(
-                record["image_path"], pixel_spacing_mm=float(spacing) if np.isfinite(spacing) else None
+            image = read_image(
+                record["image_path"],
+                table_mm=finite_or_none(record.get("pixel_spacing_mm")),
+                option_mm=pixel_spacing_mm,
+                nominal_mm=finite_or_none(record.get("nominal_pixel_spacing_mm")),
             )
             grid = analysis_grid(image)
             roi = lesion_roi(record, image.shape).scaled(grid.scale / image.scale)
@@ -246,6 +288,8 @@ def reproduce(
     dataset_name: str = "",
     links: Mapping[str, str] | None = None,
     n_overlays: int = 4,
+    pixel_spacing_mm: float | None = None,
+    abnormalities: Sequence[str] | None = None,
 ) -> ReproduceRun:
     """Features (cached) → :func:`~mammocad.evaluation.run_experiment` → :func:`write_report`.
 
@@ -272,6 +316,10 @@ def reproduce(
     n_overlays : int, default 4
         Segmentation overlays of test lesions (lesion-table input only;
         :func:`lesion_overlays`).
+    pixel_spacing_mm : float, optional
+        ``--pixel-spacing`` (see :func:`load_features`).
+    abnormalities : sequence of str, optional
+        ``--abnormality``: the kinds of lesion to study (see :func:`load_features`).
 
     Returns
     -------
@@ -282,7 +330,14 @@ def reproduce(
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    features, lesions = load_features(data, out, workers=workers, progress=progress)
+    features, lesions = load_features(
+        data,
+        out,
+        workers=workers,
+        progress=progress,
+        pixel_spacing_mm=pixel_spacing_mm,
+        abnormalities=abnormalities,
+    )
     result = run_experiment(
         features,
         out,
@@ -296,7 +351,11 @@ def reproduce(
         select=_selector(grids),
         progress=progress,
     )
-    overlays = lesion_overlays(result, lesions, n=n_overlays) if lesions is not None else []
+    overlays = (
+        lesion_overlays(result, lesions, n=n_overlays, pixel_spacing_mm=pixel_spacing_mm)
+        if lesions is not None
+        else []
+    )
     report = write_report(result, out, overlays=overlays, dataset_name=dataset_name, links=links)
     return ReproduceRun(result, report, features, lesions)
 

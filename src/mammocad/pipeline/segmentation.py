@@ -19,7 +19,8 @@ import numpy as np
 
 from mammocad._fileio import atomic_path, atomic_write_text
 from mammocad.errors import SegmentationError
-from mammocad.io import ROI, Mammogram, normalise, read_mammogram
+from mammocad.io import ROI, Mammogram, normalise
+from mammocad.pipeline.spacing import read_image
 from mammocad.segment import (
     CalcificationSegmentation,
     Candidate,
@@ -78,6 +79,7 @@ class MammogramSegmentation:
             "shape": list(mg.shape),
             "scale": mg.scale,
             "pixel_spacing_mm": mg.pixel_spacing_mm,
+            "pixel_spacing_source": mg.pixel_spacing_source,
             "type": self.kind,
             "coordinates": "pixels of the segmented grid (origin top-left, x right, y down); "
             "divide by scale for the original image",
@@ -230,7 +232,8 @@ def segment_and_write(
         accepted); None runs the automatic candidates.
     kind : {"calcification", "mass", "both"}
     pixel_spacing_mm : float, optional
-        For files that do not carry it.
+        For files (or images) that do not carry it (``--pixel-spacing``); an
+        unknown spacing is reported before the file is decoded.
     normalise_image : bool
         Segment on the 1024-pixel, 8-bit grid (:func:`mammocad.io.normalise`)
         rather than the image as read.
@@ -255,13 +258,13 @@ def segment_and_write(
     (True, ['calcifications.png', 'mass.png', 'overlay.png', 'segmentation.json'])
     """
     if isinstance(image, Mammogram):
-        mg = image if pixel_spacing_mm is None else image.replace(pixel_spacing_mm=pixel_spacing_mm)
+        mg = image
+        if mg.pixel_spacing_mm is None and pixel_spacing_mm is not None:
+            mg = mg.replace(pixel_spacing_mm=pixel_spacing_mm, pixel_spacing_source="option")
         if view is not None:
             mg = mg.replace(view=view.upper())
     else:
-        mg = read_mammogram(
-            image, pixel_spacing_mm=pixel_spacing_mm, view=None if view is None else view.upper()
-        )
+        mg = read_image(image, option_mm=pixel_spacing_mm, view=None if view is None else view.upper())
     # Checked in the pixels the user gave: a radius past the image diagonal is a slip.
     given = None if roi is None else (roi if isinstance(roi, ROI) else ROI.parse(roi)).check_size(mg.shape)
     if normalise_image:

@@ -1,0 +1,111 @@
+"""Which pixel spacing an image is measured with, and where it came from.
+
+mammocad's order of precedence (:data:`mammocad.io.PIXEL_SPACING_SOURCES`): the
+file's own tags (DICOM Pixel Spacing, else Imager Pixel Spacing corrected by the
+Estimated Radiographic Magnification Factor), else the lesion table's
+``pixel_spacing_mm``, else the ``--pixel-spacing`` option, else the dataset's
+documented nominal value (the lesion table's ``nominal_pixel_spacing_mm``, e.g.
+CBIS-DDSM's). Every journey that measures in millimetres reads its images here:
+the spacing is settled from the file's header before any pixel is decoded, and
+the :class:`~mammocad.io.Mammogram` it returns records the source
+(``pixel_spacing_source``), which every output then carries.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from mammocad.errors import PixelSpacingError
+from mammocad.io import Mammogram, choose_pixel_spacing, header_pixel_spacing, read_mammogram
+
+__all__ = ["SPACING_HINT", "resolve_pixel_spacing", "read_image"]
+
+#: How a user gives a missing spacing (named in every error about it).
+SPACING_HINT = (
+    "give --pixel-spacing MM (the pixel edge in millimetres) or a pixel_spacing_mm column in the lesion table"
+)
+
+
+def resolve_pixel_spacing(
+    path: str | os.PathLike[str],
+    *,
+    table_mm: float | None = None,
+    option_mm: float | None = None,
+    nominal_mm: float | None = None,
+) -> tuple[float, str]:
+    """The spacing an image is measured with and its source, from its header (no pixels decoded).
+
+    Parameters
+    ----------
+    path : path-like
+        The image file.
+    table_mm, option_mm, nominal_mm : float, optional
+        The lesion table's ``pixel_spacing_mm``, the ``--pixel-spacing`` option and
+        the dataset's nominal value; blank values (None, NaN) pass on.
+
+    Returns
+    -------
+    (float, str)
+        Millimetres, and one of ``"dicom"``, ``"table"``, ``"option"``, ``"nominal"``.
+
+    Raises
+    ------
+    PixelSpacingError
+        If no source gives a spacing, or the chosen one is not a positive number.
+    ImageReadError
+        If the file is missing or its DICOM header cannot be read.
+
+    Examples
+    --------
+    >>> resolve_pixel_spacing("mdb001.png", option_mm=0.2)  # doctest: +SKIP
+    (0.2, 'option')
+    """
+    try:
+        chosen = choose_pixel_spacing(
+            header_pixel_spacing(path), table_mm=table_mm, option_mm=option_mm, nominal_mm=nominal_mm
+        )
+    except PixelSpacingError as exc:  # a value that is not a positive number: name the file too
+        raise PixelSpacingError(f"{path}: {exc}") from None
+    if chosen is None:
+        kind = (
+            "DICOM file carries no Pixel Spacing"
+            if _is_dicom(path)
+            else "file format carries no pixel spacing"
+        )
+        raise PixelSpacingError(f"{path}: pixel spacing unknown (the {kind}); {SPACING_HINT}")
+    return chosen
+
+
+def read_image(
+    path: str | os.PathLike[str],
+    *,
+    table_mm: float | None = None,
+    option_mm: float | None = None,
+    nominal_mm: float | None = None,
+    view: str | None = None,
+) -> Mammogram:
+    """Read an image with its pixel spacing settled first (:func:`resolve_pixel_spacing`).
+
+    Returns
+    -------
+    Mammogram
+        With ``pixel_spacing_mm`` and ``pixel_spacing_source`` set.
+
+    Raises
+    ------
+    PixelSpacingError
+        Before decoding, if the spacing is unknown.
+    ImageReadError
+        If the image cannot be read.
+    """
+    spacing, source = resolve_pixel_spacing(
+        path, table_mm=table_mm, option_mm=option_mm, nominal_mm=nominal_mm
+    )
+    if source == "dicom":
+        return read_mammogram(path, view=view)
+    return read_mammogram(path, pixel_spacing_mm=spacing, pixel_spacing_source=source, view=view)
+
+
+def _is_dicom(path: str | os.PathLike[str]) -> bool:
+    return Path(path).suffix.lower() in (".dcm", ".dicom", ".dic")
