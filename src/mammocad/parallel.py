@@ -20,12 +20,13 @@ process pool, a script that starts a local cluster must do so under
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from mammocad.errors import MammocadError
 
-__all__ = ["map_completed", "check_execution"]
+__all__ = ["map_completed", "check_execution", "SchedulerLostError"]
 
 #: Seconds to wait for an existing Dask scheduler to answer.
 SCHEDULER_TIMEOUT_S = 10.0
@@ -80,6 +81,9 @@ def map_completed(
     ------
     MammocadError
         If ``workers`` / ``scheduler`` are invalid or the scheduler cannot be reached.
+    SchedulerLostError
+        If the scheduler goes away (or the connection to it breaks) during the run;
+        results yielded before it are the caller's to keep.
 
     Examples
     --------
@@ -102,35 +106,77 @@ def map_completed(
         bar.close()
 
 
+class SchedulerLostError(MammocadError):
+    """The Dask scheduler (or the connection to it) went away while work was running."""
+
+
+@contextlib.contextmanager
+def _quiet_dask_logs() -> Iterator[None]:
+    """Dask's own loggers say nothing below CRITICAL while a run lasts: mammocad reports for them.
+
+    A lost scheduler, for one, makes the client log reconnection tracebacks; the
+    run instead ends with one :class:`SchedulerLostError` line.
+    """
+    prefixes = ("distributed", "tornado", "asyncio")
+    names = [n for n in list(logging.root.manager.loggerDict) if n.split(".")[0] in prefixes]
+    loggers = [logging.getLogger(name) for name in {*prefixes, *names}]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
 def _dask_stream(
     func: Callable[[T], R], items: Sequence[T], *, workers: int | None, scheduler: str | None
 ) -> Iterator[tuple[int, R]]:
+    from concurrent.futures import CancelledError
+
     from distributed import Client, LocalCluster, as_completed
 
+    lost = (OSError, TimeoutError, CancelledError)  # CommClosedError is an OSError
     with contextlib.ExitStack() as stack:
+        stack.enter_context(_quiet_dask_logs())
         if scheduler is not None:
+            where = f"the Dask scheduler at {scheduler}"
             try:
                 client = stack.enter_context(Client(scheduler, timeout=f"{SCHEDULER_TIMEOUT_S}s"))
             except (OSError, TimeoutError) as exc:
-                raise MammocadError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+                raise MammocadError(f"cannot reach {where}: {exc}") from None
         else:
+            where = "the local Dask cluster"
             cluster = stack.enter_context(
                 LocalCluster(
                     n_workers=workers,
                     threads_per_worker=1,
                     processes=True,
                     dashboard_address=None,
-                    silence_logs=40,
+                    worker_dashboard_address=None,
+                    silence_logs=logging.CRITICAL,
                 )
             )
             client = stack.enter_context(Client(cluster))
-        futures = client.map(func, list(items), pure=False)
+        try:
+            futures = client.map(func, list(items), pure=False)
+        except lost as exc:
+            raise SchedulerLostError(f"lost {where} ({type(exc).__name__})") from None
         index = {f.key: k for k, f in enumerate(futures)}
         try:
             for future in as_completed(futures):
-                result = future.result()
+                if future.status == "error":
+                    future.result()  # the task's own exception, raised here as it was there
+                try:
+                    result = future.result()
+                except lost as exc:
+                    raise SchedulerLostError(
+                        f"lost {where} while work was running ({type(exc).__name__})"
+                    ) from None
                 k = index[future.key]
                 future.release()
                 yield k, result
         finally:
-            client.cancel([f for f in futures if not f.done()])
+            with contextlib.suppress(*lost, RuntimeError):
+                client.cancel([f for f in futures if not f.done()])

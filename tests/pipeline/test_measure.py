@@ -136,7 +136,9 @@ def test_roi_from_mask_and_skipped_lesions(cohort, tmp_path, monkeypatch):
     table.loc[1, ["x", "y", "radius"]] = np.nan
     table.loc[1, "mask_path"] = ""  # neither: skipped
     table.loc[2, "image_path"] = str(tmp_path / "missing.png")  # unreadable: skipped
-    with pytest.warns(UserWarning, match="2 of 4 lesions measured: 1 have an unreadable image, 1 have no usable ROI"):
+    with pytest.warns(
+        UserWarning, match="2 of 4 lesions measured: 1 have an unreadable image, 1 have no usable ROI"
+    ):
         out = measure_lesion_table(table, tmp_path / "f.parquet", progress=False)
     assert list(out["lesion_id"]) == [table.loc[0, "lesion_id"], table.loc[3, "lesion_id"]]
     reasons = {s["lesion_id"]: s["reason"] for s in out.attrs["skipped"]}
@@ -173,7 +175,9 @@ def test_unknown_spacing_is_reported(cohort, tmp_path):
     table = cohort.iloc[:1].copy()
     table["pixel_spacing_mm"] = np.nan
     # nothing measured: the run fails with its summary, the reasons are in the skipped file
-    with pytest.raises(FeatureError, match=r"^0 of 1 lesions measured: 1 lack pixel spacing; see .*f\.skipped\.csv$"):
+    with pytest.raises(
+        FeatureError, match=r"^0 of 1 lesions measured: 1 lack pixel spacing; see .*f\.skipped\.csv$"
+    ):
         measure_lesion_table(table, tmp_path / "f.parquet", progress=False)
     listed = pd.read_csv(tmp_path / "f.skipped.csv")
     assert list(listed["category"]) == ["spacing"] and "--pixel-spacing" in listed["reason"][0]

@@ -46,7 +46,7 @@ from mammocad.features.table import (
     write_feature_table,
 )
 from mammocad.io import ROI, read_mammogram
-from mammocad.parallel import check_execution, map_completed
+from mammocad.parallel import SchedulerLostError, check_execution, map_completed
 from mammocad.pipeline.lesion import GRID_SIZE, analysis_grid, measure_on_grid
 from mammocad.pipeline.spacing import resolve_pixel_spacing
 from mammocad.segment import segment_calcifications, segment_mass
@@ -514,6 +514,7 @@ def _measure_locked(
 
     tasks = _tasks(todo, option)
     skipped_file = skipped_path(out)
+    lost: SchedulerLostError | None = None
     try:
         for _, results in map_completed(
             _measure_image, tasks, workers=workers, scheduler=scheduler, progress=progress, desc="features"
@@ -531,9 +532,16 @@ def _measure_locked(
                     )  # fmt: skip
             if len(pending) >= chunk_size or time.monotonic() - last_flush >= flush_seconds:
                 flush()
+    except SchedulerLostError as exc:
+        lost = exc
     finally:
         flush()
         _write_skipped(skipped_file, skipped)
+    if lost is not None:
+        raise SchedulerLostError(
+            f"{lost}; the {computed} lesions measured before are saved in {out}: "
+            "rerun the same command (with a scheduler running) to resume"
+        )
 
     result = frames[0]
     measured = int(result["lesion_id"].isin(wanted.keys()).sum())
