@@ -112,6 +112,33 @@ def _jobs(value: int) -> int:
     return value
 
 
+def warnings_as_lines() -> None:
+    """Show every Python warning as one ``warning: ...`` line on stderr, each text once.
+
+    Libraries warn with a file name, a line number and a category (``UserWarning:``,
+    ``ConvergenceWarning:`` ...), sometimes over several lines and many times over;
+    a user of the command line sees the message only, once.
+    """
+    import warnings
+
+    seen: set[str] = set()
+
+    def show(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+             file: Any = None, line: str | None = None) -> None:  # fmt: skip
+        text = " ".join(str(message).split())
+        if text and text not in seen:
+            seen.add(text)
+            typer.echo(f"warning: {text}", err=True)
+
+    warnings.showwarning = show
+
+
+@app.callback()
+def _every_command() -> None:
+    # Runs before any command (not for --help).
+    warnings_as_lines()
+
+
 def say(message: str, quiet: bool) -> None:
     """Print a summary line unless ``--quiet``."""
     if not quiet:

@@ -501,8 +501,9 @@ def write_lesion_table(table: pd.DataFrame, path: str | os.PathLike[str]) -> Non
     Parameters
     ----------
     table : DataFrame
-        Must contain every column of :data:`LESION_COLUMNS`; further columns are
-        written after them as metadata.
+        Must contain the columns of :data:`LESION_COLUMNS` (those of
+        :data:`OPTIONAL_COLUMNS` may be left out: they are written empty); further
+        columns are written after them as metadata.
     path : path-like
         Destination CSV. Image and mask paths lying under its folder are written
         relative to it; others are written as they are.
@@ -518,7 +519,7 @@ def write_lesion_table(table: pd.DataFrame, path: str | os.PathLike[str]) -> Non
         e.g. a cell holding a NUL byte.
     """
     target = Path(path)
-    missing = [c for c in LESION_COLUMNS if c not in table.columns]
+    missing = [c for c in LESION_COLUMNS if c not in table.columns and c not in OPTIONAL_COLUMNS]
     if missing:
         raise DatasetError(f"cannot write {target}: table lacks column(s) {', '.join(missing)}")
     records: list[dict[str, Any]] = table.to_dict(orient="records")  # type: ignore[assignment]

@@ -49,7 +49,9 @@ def _spacing(mammogram: Mammogram, fill_in: float | None) -> float:
     if fill_in is not None and not (
         isinstance(fill_in, (int, float)) and math.isfinite(fill_in) and fill_in > 0
     ):
-        raise PixelSpacingError(f"--pixel-spacing must be a positive number of millimetres, got {fill_in}")
+        raise PixelSpacingError(
+            f"pixel_spacing_mm (--pixel-spacing) must be a positive number of millimetres, got {fill_in}"
+        )
     spacing = mammogram.pixel_spacing_mm if mammogram.pixel_spacing_mm is not None else fill_in
     if spacing is None:
         raise PixelSpacingError(

@@ -237,6 +237,7 @@ def analysis_to_dict(analysis: LesionAnalysis, *, model: ModelInfo | None) -> di
     return {
         "roi": {"x": analysis.roi.x, "y": analysis.roi.y, "radius": analysis.roi.radius},
         "pixel_spacing_mm": spacing * scale,
+        "pixel_spacing_source": analysis.grid.pixel_spacing_source,
         "analysis_grid": {
             "size": int(analysis.grid.shape[0]),
             "scale": scale,

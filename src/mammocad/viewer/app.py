@@ -101,7 +101,8 @@ class _SpacingBody(BaseModel):
 
 class _DataPathBody(BaseModel):
     path: str
-    pixel_spacing_mm: float | None = None
+    pixel_spacing_mm: float | None = Field(default=None, description="the lesion table row's")
+    nominal_pixel_spacing_mm: float | None = Field(default=None, description="the dataset's documented value")
 
 
 def create_app(
@@ -333,8 +334,11 @@ def create_app(
     @app.post("/api/data/open")
     @pool.bounded
     def data_open(body: _DataPathBody) -> dict[str, Any]:
-        spacing = _spacing(body.pixel_spacing_mm)
-        mammogram = _data(data).open_image(body.path, pixel_spacing_mm=spacing)
+        mammogram = _data(data).open_image(
+            body.path,
+            pixel_spacing_mm=_spacing(body.pixel_spacing_mm),
+            nominal_pixel_spacing_mm=_spacing(body.nominal_pixel_spacing_mm),
+        )
         return _image_info(_store_image(store, body.path, mammogram))
 
     return app

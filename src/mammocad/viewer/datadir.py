@@ -14,7 +14,13 @@ from typing import Any
 
 from mammocad.datasets import cell_text, finite_or_none, load_mias, read_lesion_table
 from mammocad.errors import ImageReadError, MammocadError
-from mammocad.io import SUPPORTED_SUFFIXES, Mammogram, read_mammogram
+from mammocad.io import (
+    SUPPORTED_SUFFIXES,
+    Mammogram,
+    choose_pixel_spacing,
+    header_pixel_spacing,
+    read_mammogram,
+)
 
 __all__ = ["DataFolder", "DataPathError"]
 
@@ -122,7 +128,10 @@ class DataFolder:
                 elif suffix in _TABLE_SUFFIXES:
                     tables.append(rel)
                 elif name == _MIAS_INDEX:
-                    tables.append(self._relative(here) or ".")
+                    # A mini-MIAS folder is named by its folder; the data folder itself by its
+                    # index file (not ".", which tells a user nothing).
+                    folder = self._relative(here)
+                    tables.append(_MIAS_INDEX if folder in (None, "", ".") else folder)
             if truncated:
                 break
         return {"images": images, "tables": sorted(tables), "truncated": truncated}
@@ -143,6 +152,8 @@ class DataFolder:
             If the file is not a lesion table.
         """
         path = self.resolve(relative, kind="any")
+        if path.is_file() and path.name == _MIAS_INDEX:
+            path = path.parent  # the mini-MIAS folder, named by its index file
         if path.is_dir() and not (path / _MIAS_INDEX).is_file():
             raise DataPathError(f"data path {relative!r}: folder has no {_MIAS_INDEX}", status_code=404)
         reader = load_mias if path.is_dir() else read_lesion_table
@@ -166,18 +177,37 @@ class DataFolder:
                     "y": finite_or_none(record.get("y")),
                     "radius": finite_or_none(record.get("radius")),
                     "pixel_spacing_mm": finite_or_none(record.get("pixel_spacing_mm")),
+                    "nominal_pixel_spacing_mm": finite_or_none(record.get("nominal_pixel_spacing_mm")),
                 }
             )
         return rows
 
-    def open_image(self, relative: str, *, pixel_spacing_mm: float | None = None) -> Mammogram:
-        """Read an image under the folder; ``source`` is its relative path."""
+    def open_image(
+        self,
+        relative: str,
+        *,
+        pixel_spacing_mm: float | None = None,
+        nominal_pixel_spacing_mm: float | None = None,
+    ) -> Mammogram:
+        """Read an image under the folder; ``source`` is its relative path.
+
+        The pixel spacing follows mammocad's order (:mod:`mammocad.pipeline.spacing`):
+        the file's own, else ``pixel_spacing_mm`` (the lesion table row's), else
+        ``nominal_pixel_spacing_mm`` (the dataset's); else it stays unknown until the
+        user gives it with the analysis (then recorded as ``"option"``).
+        """
         path = self.resolve(relative)
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
             raise DataPathError(f"data path {relative!r} is not an image ({', '.join(SUPPORTED_SUFFIXES)})")
         shown = self._relative(path) or relative
         try:
-            mammogram = read_mammogram(path, pixel_spacing_mm=pixel_spacing_mm)
+            chosen = choose_pixel_spacing(
+                header_pixel_spacing(path), table_mm=pixel_spacing_mm, nominal_mm=nominal_pixel_spacing_mm
+            )
+            if chosen is None or chosen[1] == "dicom":
+                mammogram = read_mammogram(path)
+            else:
+                mammogram = read_mammogram(path, pixel_spacing_mm=chosen[0], pixel_spacing_source=chosen[1])
         except ImageReadError as exc:
             raise ImageReadError(str(exc).replace(str(path), shown)) from None
         return mammogram.replace(source=shown)

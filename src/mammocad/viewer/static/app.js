@@ -121,9 +121,10 @@
     if (info) await showImage(info, null);
   }
 
-  async function openDataImage(path, spacing, roi) {
+  async function openDataImage(path, spacing, roi, nominal) {
     const payload = { path };
     if (spacing) payload.pixel_spacing_mm = spacing;
+    if (nominal) payload.nominal_pixel_spacing_mm = nominal;
     const info = await busy(() => postJSON("/api/data/open", payload));
     if (info) await showImage(info, roi);
   }
@@ -572,7 +573,7 @@
     const r = state.tableRows[Number(ev.target.value)];
     if (!r) return;
     const roi = r.x == null || r.radius == null ? null : { x: r.x, y: r.y, radius: r.radius };
-    openDataImage(r.image, r.pixel_spacing_mm, roi);
+    openDataImage(r.image, r.pixel_spacing_mm, roi, r.nominal_pixel_spacing_mm);
   });
   $("image-select").addEventListener("change", (ev) => {
     if (ev.target.value) openDataImage(ev.target.value, null, null);
