@@ -156,6 +156,9 @@ def _dask_stream(
                     dashboard_address=None,
                     worker_dashboard_address=None,
                     silence_logs=logging.CRITICAL,
+                    # No dashboard; the scheduler's own HTTP endpoint on a free loopback port
+                    # (not 8787, which another cluster may hold: Dask would warn about it).
+                    scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
                 )
             )
             client = stack.enter_context(Client(cluster))
