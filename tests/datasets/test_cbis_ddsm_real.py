@@ -42,12 +42,22 @@ def test_manifest_finds_every_real_film_and_mask(cbis_real_archive: dict[str, Pa
 @pytest.mark.slow
 @pytest.mark.realdata
 def test_features_with_no_extra_flag_measure_every_real_lesion(
-    cbis_real_archive: dict[str, Path], tmp_path: Path
+    cbis_real_archive: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import numpy as np
 
+    import mammocad.pipeline.measure as measure_module
     from mammocad.features import FEATURE_NAMES
     from mammocad.features.table import read_feature_table
+
+    reads: list[str] = []
+    real_read = measure_module.read_mammogram
+
+    def counting_read(path, **kwargs):  # type: ignore[no-untyped-def]
+        reads.append(str(path))
+        return real_read(path, **kwargs)
+
+    monkeypatch.setattr(measure_module, "read_mammogram", counting_read)
 
     lesions = tmp_path / "lesions.csv"
     made = runner.invoke(
@@ -57,8 +67,11 @@ def test_features_with_no_extra_flag_measure_every_real_lesion(
     )  # fmt: skip
     assert made.exit_code == 0, made.output
     out = tmp_path / "features.parquet"
-    result = runner.invoke(app, ["features", str(lesions), "--out", str(out), "--quiet"])
+    result = runner.invoke(app, ["features", str(lesions), "--out", str(out)])
     assert result.exit_code == 0, result.output
+    assert "wrote" in result.stdout and "10 of 10 lesions measured" in result.stdout
+    # Each film read once, though two films carry two lesions (the ROIs come from the manifest).
+    assert len(reads) == len(set(reads)) == 8
     table = read_feature_table(out)
     assert len(table) == 10
     values = table[list(FEATURE_NAMES)].to_numpy(dtype=np.float64)
