@@ -54,7 +54,9 @@ def _role(proc: psutil.Process, top: int, watched: dict[int, str]) -> str:
 def run(command: list[str], *, extra: list[psutil.Process] | None = None, poll: float = 0.25) -> Run:
     """Run ``command`` and sample the RSS of it, its descendants and ``extra`` processes until it ends."""
     start = time.perf_counter()
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env_one_thread(), text=True)
+    proc = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env_one_thread(), text=True
+    )
     peaks: dict[str, float] = {}
     top = psutil.Process(proc.pid)
     watched = {p.pid: f"worker-{p.pid}" for p in (extra or [])}
@@ -63,7 +65,7 @@ def run(command: list[str], *, extra: list[psutil.Process] | None = None, poll: 
         procs = [top, *(extra or [])]
         try:
             procs += top.children(recursive=True)
-            for p in (extra or []):
+            for p in extra or []:
                 procs += p.children(recursive=True)
         except psutil.Error:
             pass
@@ -91,10 +93,13 @@ class DaskCluster:
         self.address = f"tcp://127.0.0.1:{port}"
         quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env_one_thread()}
         self.scheduler = subprocess.Popen(
-            [str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"], **quiet
+            [str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+            **quiet,
         )
         self.workers = [
-            subprocess.Popen([str(BIN / "dask"), "worker", self.address, "--nthreads", "1", "--no-dashboard"], **quiet)
+            subprocess.Popen(
+                [str(BIN / "dask"), "worker", self.address, "--nthreads", "1", "--no-dashboard"], **quiet
+            )
             for _ in range(n_workers)
         ]
         from distributed import Client

@@ -40,11 +40,15 @@ REAL_CBIS_LESIONS = 3568
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--archive", type=Path, default=DEFAULT_ARCHIVE)
     parser.add_argument("--build", action="store_true", help="write the archive first if it is not there")
     parser.add_argument("--archive-lesions", type=int, default=1000, help="lesions of the archive to build")
-    parser.add_argument("--lesions", type=int, default=None, help="measure only the first N lesions (whole films)")
+    parser.add_argument(
+        "--lesions", type=int, default=None, help="measure only the first N lesions (whole films)"
+    )
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--skip-reproduce", action="store_true")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "archive_e2e.json")
@@ -129,7 +133,9 @@ def main() -> int:
                 "lesions_per_second": round(len(table) / done.seconds, 3),
                 "seconds_per_lesion": round(done.seconds / len(table), 3),
                 "peak_rss_mb_main": done.peak("main"),
-                "peak_rss_mb_per_worker": {k: v for k, v in done.peak_rss_mb.items() if k.startswith("worker")},
+                "peak_rss_mb_per_worker": {
+                    k: v for k, v in done.peak_rss_mb.items() if k.startswith("worker")
+                },
                 "load_average_before": load,
             }
             if cluster is not None:
