@@ -6,6 +6,7 @@ Not a benchmark itself (no ``main``): ``archive_e2e.py`` and ``features_dask.py`
 from __future__ import annotations
 
 import os
+import resource
 import socket
 import subprocess
 import sys
@@ -22,13 +23,15 @@ DEFAULT_ARCHIVE = Path("/tmp/mammocad-archive/cbis-synthetic-1000")
 
 @dataclass
 class Run:
-    """A finished command: wall seconds, exit code, peak memory (MB) of each process it started."""
+    """A finished command: wall seconds, CPU seconds (it and the processes it waited for), exit code,
+    peak memory (MB) of each process it started."""
 
     command: list[str]
     seconds: float
     returncode: int
     stderr_tail: str
     peak_rss_mb: dict[str, float] = field(default_factory=dict)
+    cpu_seconds: float = float("nan")
 
     def peak(self, role: str) -> float:
         values = [v for k, v in self.peak_rss_mb.items() if k.startswith(role)]
@@ -77,10 +80,19 @@ def run(command: list[str], *, extra: list[psutil.Process] | None = None, poll: 
                 continue
         time.sleep(poll)
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if proc.stderr is not None:
         stderr_chunks.append(proc.stderr.read())
     tail = "".join(stderr_chunks)[-2000:]
-    return Run(command, round(seconds, 2), proc.returncode, tail, {k: round(v, 1) for k, v in peaks.items()})
+    return Run(
+        command,
+        round(seconds, 2),
+        proc.returncode,
+        tail,
+        {k: round(v, 1) for k, v in peaks.items()},
+        round(cpu, 2),
+    )
 
 
 class DaskCluster:

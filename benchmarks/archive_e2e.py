@@ -129,6 +129,10 @@ def main() -> int:
             table = pd.read_parquet(out)
             record: dict[str, object] = {
                 "seconds": done.seconds,
+                # CPU of the command and the worker processes it started (--scheduler: its
+                # workers are not its children and are not counted here).
+                "cpu_seconds": done.cpu_seconds,
+                "cpu_seconds_per_lesion": round(done.cpu_seconds / max(len(table), 1), 3),
                 "lesions_measured": len(table),
                 "lesions_per_second": round(len(table) / done.seconds, 3),
                 "seconds_per_lesion": round(done.seconds / len(table), 3),
