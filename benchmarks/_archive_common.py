@@ -57,6 +57,7 @@ def _role(proc: psutil.Process, top: int, watched: dict[int, str]) -> str:
 def run(command: list[str], *, extra: list[psutil.Process] | None = None, poll: float = 0.25) -> Run:
     """Run ``command`` and sample the RSS of it, its descendants and ``extra`` processes until it ends."""
     start = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.Popen(
         command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env_one_thread(), text=True
     )
