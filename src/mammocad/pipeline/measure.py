@@ -126,9 +126,8 @@ def lesion_inputs(record: Mapping[str, Any], *, pixel_spacing_option: float | No
     record : mapping
         One row of a validated lesion table.
     pixel_spacing_option : float, optional
-        The ``--pixel-spacing`` of the run (a changed option measures anew the
-        lesions it applies to; recorded for every lesion, as which it applies to
-        is known only from the file's header).
+        The ``--pixel-spacing`` of the run: recorded for lesions whose row gives no
+        spacing (those it may apply to), so that a changed option measures them anew.
 
     Returns
     -------
@@ -137,13 +136,16 @@ def lesion_inputs(record: Mapping[str, Any], *, pixel_spacing_option: float | No
     """
     roi = [finite_or_none(record.get(k)) for k in ("x", "y", "radius")]
     has_roi = all(v is not None for v in roi)
+    table_spacing = finite_or_none(record.get("pixel_spacing_mm"))
     mask = str(record.get("mask_path") or "")
     return {
         "image": _file_identity(str(record["image_path"])),
         "roi": roi if has_roi else None,
         "mask": _file_identity(mask) if (mask and not has_roi) else None,
-        "pixel_spacing_mm": finite_or_none(record.get("pixel_spacing_mm")),
-        "pixel_spacing_option": finite_or_none(pixel_spacing_option),
+        "pixel_spacing_mm": table_spacing,
+        # The option can matter only where the row gives no spacing (the file's own, if any,
+        # is known only from its header: such rows are measured anew when the option changes).
+        "pixel_spacing_option": finite_or_none(pixel_spacing_option) if table_spacing is None else None,
         "nominal_pixel_spacing_mm": finite_or_none(record.get("nominal_pixel_spacing_mm")),
         **{k: str(record.get(k) or "") for k in ("patient_id", "abnormality", "pathology", "split")},
     }
