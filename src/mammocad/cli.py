@@ -441,7 +441,14 @@ def train(
     from mammocad.pipeline import train as train_journey
 
     outcome = train_journey(
-        features, model, out, scenario=scenario, n_splits=folds, random_state=seed, n_jobs=jobs
+        features,
+        model,
+        out,
+        scenario=scenario,
+        n_splits=folds,
+        random_state=seed,
+        n_jobs=jobs,
+        progress=not quiet,
     )
     meta = outcome.metadata
     m = meta["metrics"]

@@ -258,17 +258,35 @@ def lesion_overlays(
     return out
 
 
-def _selector(grids: Mapping[str, dict[str, list[Any]]] | None) -> Any:
+def _selector(grids: Mapping[str, dict[str, list[Any]]] | None, bar: Any = None) -> Any:
+    """``select_model`` with the given grids, moving ``bar`` (a tqdm bar) at every fit."""
     from mammocad.models import select_model
-
-    if grids is None:
-        return select_model
 
     @functools.wraps(select_model)
     def select(name: str, X: Any, y: Any, groups: Any, **kwargs: Any) -> Any:
-        return select_model(name, X, y, groups, grid=grids.get(name), **kwargs)
+        if bar is not None:
+            bar.set_postfix_str(name)
+        grid = None if grids is None else grids.get(name)
+        return select_model(
+            name, X, y, groups, grid=grid, on_fit=None if bar is None else bar.update, **kwargs
+        )
 
     return select
+
+
+def _total_fits(
+    scenarios: Sequence[str],
+    models: Sequence[str] | None,
+    n_splits: int,
+    grids: Mapping[str, dict[str, list[Any]]] | None,
+) -> int | None:
+    """Cross-validation fits of an experiment (the progress bar's length), or None if unknown."""
+    from mammocad.models import MODEL_NAMES, n_fits
+
+    names = list(MODEL_NAMES) if models is None else [m for m in models if m in MODEL_NAMES]
+    if models is not None and len(names) != len(models):
+        return None  # run_experiment names the unknown model
+    return len(scenarios) * sum(n_fits(m, n_splits, None if grids is None else grids.get(m)) for m in names)
 
 
 def reproduce(
@@ -338,19 +356,23 @@ def reproduce(
         pixel_spacing_mm=pixel_spacing_mm,
         abnormalities=abnormalities,
     )
-    result = run_experiment(
-        features,
-        out,
-        scenarios=scenarios,
-        models=models,
-        test_fraction=test_fraction,
-        split_column=split_column,
-        seed=seed,
-        n_splits=n_splits,
-        n_bootstrap=n_bootstrap,
-        select=_selector(grids),
-        progress=progress,
-    )
+    from tqdm.auto import tqdm
+
+    total = _total_fits(scenarios, models, n_splits, grids)
+    with tqdm(total=total, desc="experiment", unit="fit", disable=not progress) as bar:
+        result = run_experiment(
+            features,
+            out,
+            scenarios=scenarios,
+            models=models,
+            test_fraction=test_fraction,
+            split_column=split_column,
+            seed=seed,
+            n_splits=n_splits,
+            n_bootstrap=n_bootstrap,
+            select=_selector(grids, bar if progress else None),
+            progress=False,  # the bar above moves with every fit, not every model
+        )
     overlays = (
         lesion_overlays(result, lesions, n=n_overlays, pixel_spacing_mm=pixel_spacing_mm)
         if lesions is not None

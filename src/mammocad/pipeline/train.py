@@ -10,7 +10,7 @@ rule (:func:`mammocad.evaluation.metrics.positive_scores`).
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -61,6 +61,7 @@ def train_model(
     n_jobs: int | None = 1,
     grid: dict[str, list[Any]] | None = None,
     where: str = "feature table",
+    on_fit: Callable[[], object] | None = None,
 ) -> TrainingOutcome:
     """Select and fit a model on the training rows of a feature table.
 
@@ -76,8 +77,9 @@ def train_model(
         Which of the paper's feature sets (15, 26 or 41 columns).
     feature_names : sequence of str, optional
         Explicit feature columns instead of the scenario's.
-    n_splits, random_state, n_jobs, grid
-        Passed to :func:`~mammocad.models.select_model`.
+    n_splits, random_state, n_jobs, grid, on_fit
+        Passed to :func:`~mammocad.models.select_model` (``on_fit``: called after
+        each cross-validation fit, for a progress bar).
     where : str
         Name of the table for error messages.
 
@@ -129,6 +131,7 @@ def train_model(
         random_state=random_state,
         n_jobs=n_jobs,
         grid=grid,
+        on_fit=on_fit,
     )
     mean, std = selection.cv_accuracy
     metrics: dict[str, Any] = {
@@ -173,6 +176,7 @@ def train(
     random_state: int | None = 0,
     n_jobs: int | None = 1,
     grid: dict[str, list[Any]] | None = None,
+    progress: bool = False,
 ) -> TrainingOutcome:
     """``mammocad train``: read a feature table, select and fit a model, save it.
 
@@ -186,6 +190,8 @@ def train(
         Model directory to write (:func:`mammocad.models.save_model`).
     scenario, n_splits, random_state, n_jobs, grid
         As in :func:`train_model`.
+    progress : bool
+        Show a progress bar that moves with every cross-validation fit.
 
     Returns
     -------
@@ -199,22 +205,27 @@ def train(
         As :func:`~mammocad.features.table.read_feature_table` and
         :func:`train_model`; nothing is written then.
     """
-    from mammocad.models import save_model
+    from tqdm.auto import tqdm
+
+    from mammocad.models import MODEL_NAMES, n_fits, save_model
 
     if isinstance(features, pd.DataFrame):
         table, where = features, "feature table"
     else:
         table, where = read_feature_table(features), str(features)
-    outcome = train_model(
-        table,
-        model,
-        scenario=scenario,
-        n_splits=n_splits,
-        random_state=random_state,
-        n_jobs=n_jobs,
-        grid=grid,
-        where=where,
-    )
+    total = n_fits(model, n_splits, grid) if model in MODEL_NAMES else None
+    with tqdm(total=total, desc=f"train {model}", unit="fit", disable=not progress) as bar:
+        outcome = train_model(
+            table,
+            model,
+            scenario=scenario,
+            n_splits=n_splits,
+            random_state=random_state,
+            n_jobs=n_jobs,
+            grid=grid,
+            where=where,
+            on_fit=bar.update,
+        )
     metadata = dict(outcome.metadata, features_table=where)
     save_model(Path(out_dir), outcome.estimator, feature_names=outcome.feature_names, metadata=metadata)
     return TrainingOutcome(outcome.estimator, outcome.feature_names, outcome.selection, metadata)
