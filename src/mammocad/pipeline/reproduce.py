@@ -359,7 +359,7 @@ def reproduce(
     from tqdm.auto import tqdm
 
     total = _total_fits(scenarios, models, n_splits, grids)
-    with tqdm(total=total, desc="experiment", unit="fit", disable=not progress) as bar:
+    with tqdm(total=total, desc="experiment", unit="fit", disable=not progress, delay=0.5) as bar:
         result = run_experiment(
             features,
             out,

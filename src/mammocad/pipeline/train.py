@@ -214,7 +214,14 @@ def train(
     else:
         table, where = read_feature_table(features), str(features)
     total = n_fits(model, n_splits, grid) if model in MODEL_NAMES else None
-    with tqdm(total=total, desc=f"train {model}", unit="fit", disable=not progress) as bar:
+    bars: list[Any] = []
+
+    def on_fit() -> None:  # the bar appears with the first fit (not before a bad input's error)
+        if not bars:
+            bars.append(tqdm(total=total, desc=f"train {model}", unit="fit", disable=not progress))
+        bars[0].update()
+
+    try:
         outcome = train_model(
             table,
             model,
@@ -224,8 +231,11 @@ def train(
             n_jobs=n_jobs,
             grid=grid,
             where=where,
-            on_fit=bar.update,
+            on_fit=on_fit,
         )
+    finally:
+        for bar in bars:
+            bar.close()
     metadata = dict(outcome.metadata, features_table=where)
     save_model(Path(out_dir), outcome.estimator, feature_names=outcome.feature_names, metadata=metadata)
     return TrainingOutcome(outcome.estimator, outcome.feature_names, outcome.selection, metadata)
