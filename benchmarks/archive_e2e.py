@@ -194,7 +194,7 @@ def main() -> int:
         if results_json.is_file():
             summary = json.loads(results_json.read_text())
             result["reproduce"]["scenarios"] = {  # type: ignore[index]
-                name: {m: round(v.get("auc", float("nan")), 3) for m, v in s.get("models", {}).items()}
+                name: {m: round(v["test"]["auc"], 3) for m, v in s.get("models", {}).items()}
                 for name, s in summary.get("scenarios", {}).items()
             }
     result["load_average_end"] = load_average()

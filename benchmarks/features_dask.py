@@ -8,7 +8,10 @@ process, alternating each repeat, as:
 - ``one_process_blas2``: the same with BLAS allowed two threads (is the baseline
   helped by threads? then a 2-worker run competes with it for the second core);
 - ``workers_2``: ``workers=2``, a local cluster of 2 single-threaded worker processes
-  started by the call (start-up, the workers' imports and shut-down included);
+  started by the call (start-up, the workers' imports and shut-down included); its
+  workers are forked, so they start with this process's imports;
+- ``workers_2_spawn``: the same with the workers spawned (Dask's default, and
+  mammocad's before this round): each imports mammocad, NumPy, SciPy, pandas anew;
 - ``warm_cluster_2``: the same cluster started and warmed (mammocad imported in its
   workers) before the clock starts, used through ``scheduler=``: the steady state;
 - ``per_lesion_tasks_2``: the warm cluster again, with every lesion given its own copy
@@ -56,6 +59,7 @@ def main() -> int:
     from distributed import Client, LocalCluster
     from threadpoolctl import threadpool_limits
 
+    import mammocad.parallel as parallel
     from mammocad._fileio import atomic_write_text
     from mammocad.datasets import read_lesion_table
     from mammocad.pipeline import measure_lesion_table
@@ -98,7 +102,14 @@ def main() -> int:
         done = measure_lesion_table(table, out, progress=False, chunk_size=1000, **kwargs)  # type: ignore[arg-type]
         return round(time.perf_counter() - start, 2), len(done)
 
-    variants = ["one_process", "one_process_blas2", "workers_2", "warm_cluster_2", "per_lesion_tasks_2"]
+    variants = [
+        "one_process",
+        "one_process_blas2",
+        "workers_2",
+        "workers_2_spawn",
+        "warm_cluster_2",
+        "per_lesion_tasks_2",
+    ]
     runs: dict[str, list[dict[str, object]]] = {v: [] for v in variants}
     ceilings = [busy_ceiling()]
     for repeat in range(args.repeats):
@@ -115,6 +126,13 @@ def main() -> int:
                     seconds, n = timed(lesions, out)
             elif variant == "workers_2":
                 seconds, n = timed(lesions, out, workers=2)
+            elif variant == "workers_2_spawn":
+                forked = parallel._start_method
+                parallel._start_method = lambda: "spawn"  # type: ignore[assignment]
+                try:
+                    seconds, n = timed(lesions, out, workers=2)
+                finally:
+                    parallel._start_method = forked  # type: ignore[assignment]
             else:
                 cluster, client, startup = warm_cluster()
                 try:
