@@ -164,7 +164,9 @@ def _dask_stream(
                 raise MammocadError(f"cannot reach {where}: {exc}") from None
         else:
             where = "the local Dask cluster"
-            stack.enter_context(dask.config.set({"distributed.worker.multiprocessing-method": _start_method()}))
+            stack.enter_context(
+                dask.config.set({"distributed.worker.multiprocessing-method": _start_method()})
+            )
             cluster = stack.enter_context(
                 LocalCluster(
                     n_workers=workers,
