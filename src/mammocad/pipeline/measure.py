@@ -431,7 +431,7 @@ def measure_lesion_table(
     >>> _ = make_cohort(2, folder, seed=1, size=256, pixel_spacing_mm=0.2)
     >>> table = measure_lesion_table(folder / "lesions.csv", folder / "features.parquet", progress=False)
     >>> len(table), table.attrs["computed"], table.shape[1]
-    (2, 2, 47)
+    (2, 2, 49)
     >>> measure_lesion_table(folder / "lesions.csv", folder / "features.parquet", progress=False).attrs["resumed"]
     2
     """
