@@ -88,7 +88,7 @@ def test_round_trip_is_atomic_and_relative(tmp_path: Path) -> None:
 def test_write_refuses_invalid_table(tmp_path: Path) -> None:
     table = read_lesion_table(write_csv(tmp_path, GOOD))
     with pytest.raises(DatasetError, match="lacks column"):
-        write_lesion_table(table.drop(columns=["split"]), tmp_path / "x.csv")
+        write_lesion_table(table.drop(columns=["pathology"]), tmp_path / "x.csv")
     bad = table.copy()
     bad.loc[1, "abnormality"] = "tumour"
     with pytest.raises(DatasetError, match="row 2: unknown abnormality"):
