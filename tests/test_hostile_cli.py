@@ -321,7 +321,7 @@ CASES: list[Case] = [
     Case(
         "spacing_0_002",
         _segment("s1", None, "--pixel-spacing", "0.002"),
-        ("good.png", "given pixel spacing", "0.002 mm", "plausible"),
+        ("--pixel-spacing", "given pixel spacing", "0.002 mm", "plausible"),
     ),
     Case("spacing_zero", _segment("s2", None, "--pixel-spacing", "0"), ("given pixel spacing", "plausible")),
     Case("spacing_negative", _segment("s3", None, "--pixel-spacing", "-0.1"), ("given pixel spacing",)),

@@ -21,7 +21,7 @@ DOC = Path(__file__).resolve().parents[1] / "docs" / "architecture.md"
 #: The stages, in the order data flows through them.
 STAGES = ("io", "datasets", "synth", "segment", "features", "models", "evaluation", "report", "export")
 #: Helpers any part may import.
-UTILITIES = ("mammocad", "errors", "_fileio", "parallel")
+UTILITIES = ("mammocad", "errors", "_fileio", "_resample", "parallel")
 #: What the faces (CLI, viewer) may import besides the pipeline and the utilities.
 FACE_ALLOWED = ("pipeline", "io", "datasets", "synth", "features.registry", "viewer")
 

@@ -32,11 +32,27 @@ app.add_typer(manifest_app, name="manifest")
 F = TypeVar("F", bound=Callable[..., Any])
 
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or summaries.")]
+
+
+def _spacing(value: float | None) -> float | None:
+    """Option check: a plausible pixel edge in mm (``mammocad.io.PIXEL_SPACING_RANGE_MM``)."""
+    if value is None:
+        return None
+    from mammocad.errors import MammocadError
+    from mammocad.io import check_pixel_spacing
+
+    try:
+        return check_pixel_spacing(value, where="given pixel spacing")
+    except MammocadError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
 PixelSpacing = Annotated[
     float | None,
     typer.Option(
         "--pixel-spacing",
         help="Pixel edge in mm where the file (and the lesion table's pixel_spacing_mm) gives none.",
+        callback=_spacing,
     ),
 ]
 #: Skipped lesions named one by one on standard error before the rest are counted.
@@ -247,6 +263,7 @@ def synth(
             "--pixel-spacing",
             "--pixel-spacing-mm",
             help="Pixel edge in mm (--pixel-spacing-mm is the older spelling, still accepted).",
+            callback=_spacing,
         ),
     ] = 0.1,
     calc_contrast: Annotated[
@@ -305,7 +322,9 @@ def segment_command(
     kind: Annotated[str, typer.Option("--type", help="calcification, mass or both.")] = "both",
     pixel_spacing: Annotated[
         float | None,
-        typer.Option("--pixel-spacing", help="Pixel edge in mm, for files that do not carry it."),
+        typer.Option(
+            "--pixel-spacing", help="Pixel edge in mm, for files that do not carry it.", callback=_spacing
+        ),
     ] = None,
     no_normalise: Annotated[
         bool,
@@ -469,7 +488,9 @@ def predict(
     roi: Annotated[str, typer.Option("--roi", help="X,Y,R circle around the lesion, in the image's pixels.")],
     pixel_spacing: Annotated[
         float | None,
-        typer.Option("--pixel-spacing", help="Pixel edge in mm, for files that do not carry it."),
+        typer.Option(
+            "--pixel-spacing", help="Pixel edge in mm, for files that do not carry it.", callback=_spacing
+        ),
     ] = None,
 ) -> None:
     """Segment the lesion, measure its features and print the malignancy probability as JSON."""

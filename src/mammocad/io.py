@@ -816,14 +816,14 @@ def _magnification(ds: object) -> float:
     return factor if math.isfinite(factor) and 1.0 <= factor <= 10.0 else 1.0
 
 
-def header_pixel_spacing(path: str | os.PathLike[str]) -> float | None:
+def header_pixel_spacing(path: str | os.PathLike[str], *, plausible_only: bool = True) -> float | None:
     """The pixel spacing a file's own tags give, read from its header alone (no pixels decoded).
 
     DICOM: Pixel Spacing, else Imager Pixel Spacing divided by the Estimated
     Radiographic Magnification Factor where present (as :func:`read_mammogram`);
     a value outside :data:`PIXEL_SPACING_RANGE_MM` counts as none (a given spacing
-    then replaces it, as in :func:`read_mammogram`). PGM, PNG, TIFF and JPEG carry
-    no spacing mammocad trusts: ``None``.
+    then replaces it, as in :func:`read_mammogram`) unless ``plausible_only`` is
+    False. PGM, PNG, TIFF and JPEG carry no spacing mammocad trusts: ``None``.
 
     Raises
     ------
@@ -847,7 +847,9 @@ def header_pixel_spacing(path: str | os.PathLike[str]) -> float | None:
         raise ImageReadError(
             f"{p}: malformed DICOM pixel spacing attributes ({type(exc).__name__})"
         ) from None
-    return spacing if spacing is not None and _plausible_spacing(spacing) else None
+    if spacing is None or (plausible_only and not _plausible_spacing(spacing)):
+        return None
+    return spacing
 
 
 def choose_pixel_spacing(

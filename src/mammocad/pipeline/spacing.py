@@ -17,7 +17,13 @@ import os
 from pathlib import Path
 
 from mammocad.errors import PixelSpacingError
-from mammocad.io import Mammogram, choose_pixel_spacing, header_pixel_spacing, read_mammogram
+from mammocad.io import (
+    PIXEL_SPACING_RANGE_MM,
+    Mammogram,
+    choose_pixel_spacing,
+    header_pixel_spacing,
+    read_mammogram,
+)
 
 __all__ = ["SPACING_HINT", "resolve_pixel_spacing", "read_image"]
 
@@ -68,6 +74,13 @@ def resolve_pixel_spacing(
     except PixelSpacingError as exc:  # a value that is not a positive number: name the file too
         raise PixelSpacingError(f"{path}: {exc}") from None
     if chosen is None:
+        found = header_pixel_spacing(path, plausible_only=False)
+        if found is not None:  # the file's own value is not believable: say so, not "none"
+            low, high = PIXEL_SPACING_RANGE_MM
+            raise PixelSpacingError(
+                f"{path}: the file's pixel spacing {found:g} mm is outside the plausible range "
+                f"{low:g}-{high:g} mm; {SPACING_HINT}"
+            )
         kind = (
             "DICOM file carries no Pixel Spacing"
             if _is_dicom(path)
