@@ -69,7 +69,11 @@ def test_physical_size_limits_follow_spacing(calc_scene):
     # At 0.1 mm pixels the same 3-5 px spots are 0.3-0.5 mm: still calcifications;
     # at 1 mm pixels they are 3-5 mm: too big to be one.
     assert segment_calcifications(calc_scene.image, ROI_CALC, pixel_spacing_mm=1.0).count == 0
-    assert segment_calcifications(calc_scene.image, ROI_CALC, pixel_spacing_mm=0.1).count == 6
+    rules = segment_calcifications(calc_scene.image, ROI_CALC, pixel_spacing_mm=0.1, object_scorer=None)
+    assert rules.count == 6
+    learned = segment_calcifications(calc_scene.image, ROI_CALC, pixel_spacing_mm=0.1)
+    hit, fp = _matched(calc_scene.truth, learned.labels)
+    assert hit == 6 and fp <= 1  # the learned object scorer may keep one texture spot here
 
 
 def test_two_far_apart_calcifications_are_no_cluster():

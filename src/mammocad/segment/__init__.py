@@ -7,7 +7,7 @@ come from ``pixel_spacing_mm``. See :func:`breast_mask`,
 into the :class:`LesionSegmentation` that features, viewer and report read.
 """
 
-from mammocad.segment.breast import breast_mask, chest_wall_side
+from mammocad.segment.breast import BreastRegion, breast_mask, breast_region, chest_wall_side
 from mammocad.segment.calcifications import (
     PROPERTY_COLUMNS,
     CalcificationSegmentation,
@@ -17,10 +17,12 @@ from mammocad.segment.calcifications import (
 from mammocad.segment.candidates import CANDIDATE_KINDS, Candidate, detect_candidates
 from mammocad.segment.lesion import LesionSegmentation, segment_lesion
 from mammocad.segment.mass import MASS_METHODS, MassSegmentation, mask_contour, segment_mass
-from mammocad.segment.overlay import render_overlay
+from mammocad.segment.overlay import render_candidates, render_overlay
 
 __all__ = [
     "breast_mask",
+    "breast_region",
+    "BreastRegion",
     "chest_wall_side",
     "segment_calcifications",
     "CalcificationSegmentation",
@@ -34,6 +36,7 @@ __all__ = [
     "Candidate",
     "CANDIDATE_KINDS",
     "render_overlay",
+    "render_candidates",
     "segment_lesion",
     "LesionSegmentation",
 ]

@@ -16,6 +16,7 @@ __all__ = [
     "disk_area_px",
     "block_mean",
     "blob_response",
+    "blob_responses",
     "robust_level",
     "group_points",
 ]
@@ -90,19 +91,30 @@ def block_mean(pixels: np.ndarray, step: int) -> np.ndarray:
     return padded.reshape(rows // step, step, cols // step, step).mean(axis=(1, 3))
 
 
-def blob_response(
+def blob_responses(
     crop: np.ndarray, inside: np.ndarray, spacing: float, scales_mm: tuple[float, ...], floor: float
 ) -> np.ndarray:
-    """Max over scales of the negated LoG response in robust noise units (z-scores)."""
+    """Negated LoG response at each scale in robust noise units (z-scores), stacked (scale, rows, cols).
+
+    Scales finer than half a pixel are merged; each scale's median and robust
+    spread are measured inside ``inside``, its spread never below ``floor / sigma²``.
+    """
     from scipy import ndimage as ndi
 
     sigmas = sorted({max(0.5, round(s / spacing, 2)) for s in scales_mm})
-    best = np.full(crop.shape, -np.inf)
-    for sigma in sigmas:
+    out = np.empty((len(sigmas), *crop.shape))
+    for i, sigma in enumerate(sigmas):
         blob = -ndi.gaussian_laplace(crop, sigma)
         median, noise = robust_level(blob[inside])
-        np.maximum(best, (blob - median) / max(noise, floor / sigma**2), out=best)
-    return best
+        out[i] = (blob - median) / max(noise, floor / sigma**2)
+    return out
+
+
+def blob_response(
+    crop: np.ndarray, inside: np.ndarray, spacing: float, scales_mm: tuple[float, ...], floor: float
+) -> np.ndarray:
+    """Max over scales of :func:`blob_responses`."""
+    return np.max(blob_responses(crop, inside, spacing, scales_mm, floor), axis=0)
 
 
 def robust_level(values: np.ndarray) -> tuple[float, float]:

@@ -4,22 +4,42 @@ The mammogram in grey; the ROI circle in cyan; the mass contour in red; each
 calcification outlined in yellow; and, in the corner farthest from the ROI, a
 zoomed-in inset of the ROI drawn at the inset's own resolution so that outlines
 of sub-millimetre calcifications stay visible.
+
+:func:`render_candidates` (or ``render_overlay(..., candidates=...)``) draws the
+automatic candidates: one circle per candidate, green for a calcification cluster
+and orange for a mass, labelled with its rank, kind and score, and optionally the
+outline of the breast region that was searched.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 
 from mammocad.errors import ROIError, SegmentationError
 from mammocad.io import ROI, to_uint8
 from mammocad.segment.calcifications import CalcificationSegmentation
+from mammocad.segment.candidates import Candidate
 from mammocad.segment.mass import MassSegmentation
 
-__all__ = ["render_overlay", "ROI_COLOUR", "MASS_COLOUR", "CALCIFICATION_COLOUR"]
+__all__ = [
+    "render_overlay",
+    "render_candidates",
+    "ROI_COLOUR",
+    "MASS_COLOUR",
+    "CALCIFICATION_COLOUR",
+    "CANDIDATE_COLOURS",
+    "BREAST_COLOUR",
+]
 
 ROI_COLOUR = (0, 220, 255)
 MASS_COLOUR = (255, 40, 40)
 CALCIFICATION_COLOUR = (255, 230, 0)
+#: Circle and label colour of a candidate, by kind.
+CANDIDATE_COLOURS = {"calcification": (60, 255, 60), "mass": (255, 140, 0)}
+#: Outline of the searched breast region.
+BREAST_COLOUR = (90, 110, 255)
 
 
 def render_overlay(
@@ -30,8 +50,10 @@ def render_overlay(
     *,
     inset: bool = True,
     inset_fraction: float = 0.4,
+    candidates: Sequence[Candidate] | None = None,
+    breast: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Draw segmentations over a mammogram.
+    """Draw segmentations (and, optionally, the automatic candidates) over a mammogram.
 
     Parameters
     ----------
@@ -48,6 +70,10 @@ def render_overlay(
         Add the zoomed view of the ROI.
     inset_fraction : float
         Side of the inset as a fraction of the image's shorter side.
+    candidates : sequence of Candidate, optional
+        Drawn as by :func:`render_candidates` (under the inset).
+    breast : ndarray of bool, optional
+        Outline of the searched region, drawn with the candidates.
 
     Returns
     -------
@@ -81,6 +107,8 @@ def render_overlay(
     mask = None if mass is None else mass.mask
     thick = max(1, int(round(min(rows, cols) / 400)))
     out = _annotate(grey8, labels, mask, roi, thick)
+    if candidates is not None or breast is not None:
+        out = _draw_candidates(out, list(candidates or ()), breast, thick)
 
     if inset and roi is not None and roi.overlaps((rows, cols)):
         margin = 0.25 * roi.radius + 2
@@ -156,3 +184,89 @@ def _place_inset(out: np.ndarray, panel: np.ndarray, roi: ROI, thick: int) -> No
     b = max(1, thick)
     out[max(0, top - b) : top + h + b, max(0, left - b) : left + w + b] = ROI_COLOUR
     out[top : top + h, left : left + w] = panel[:h, :w]
+
+
+def render_candidates(
+    image: np.ndarray,
+    candidates: Sequence[Candidate],
+    *,
+    breast: np.ndarray | None = None,
+) -> np.ndarray:
+    """Draw every candidate with its rank, kind and score.
+
+    Parameters
+    ----------
+    image : ndarray, shape (rows, cols)
+        Grey mammogram (any numeric dtype). Not modified.
+    candidates : sequence of Candidate
+        As returned by :func:`~mammocad.segment.detect_candidates` (best first);
+        each is drawn as its ROI circle (green: calcification cluster, orange:
+        mass) labelled ``"#rank kind score"``, e.g. ``"#1 mass 0.83"``.
+    breast : ndarray of bool, optional
+        Region that was searched; its outline is drawn in blue.
+
+    Returns
+    -------
+    ndarray of uint8, shape (rows, cols, 3)
+
+    Raises
+    ------
+    SegmentationError
+        If the image is not a 2-D numeric array, ``breast`` does not match it or a
+        candidate is of an unknown kind.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mammocad.io import ROI
+    >>> rgb = render_candidates(np.zeros((64, 64)), [Candidate("mass", ROI(32, 32, 10), 0.5)])
+    >>> rgb.shape, bool((rgb == CANDIDATE_COLOURS["mass"]).all(axis=-1).any())
+    ((64, 64, 3), True)
+    """
+    return render_overlay(image, None, candidates=list(candidates), breast=breast, inset=False)
+
+
+def _draw_candidates(
+    out: np.ndarray, candidates: list[Candidate], breast: np.ndarray | None, thick: int
+) -> np.ndarray:
+    from PIL import Image, ImageDraw, ImageFont
+    from scipy import ndimage as ndi
+    from skimage.segmentation import find_boundaries
+
+    rows, cols = out.shape[:2]
+    if breast is not None:
+        region = np.asarray(breast)
+        if region.shape != (rows, cols):
+            raise SegmentationError(f"breast: shape {region.shape} does not match the image's {(rows, cols)}")
+        edge = find_boundaries(region.astype(bool), mode="inner")
+        if thick > 1:
+            edge = ndi.binary_dilation(edge, iterations=thick - 1)
+        out[edge] = BREAST_COLOUR
+    for cand in candidates:
+        if not isinstance(cand, Candidate) or cand.kind not in CANDIDATE_COLOURS:
+            raise SegmentationError(f"candidates: expected Candidate values of a known kind, got {cand!r}")
+        _circle(out, cand.roi, CANDIDATE_COLOURS[cand.kind], thick)
+    if not candidates:
+        return out
+    picture = Image.fromarray(out)
+    draw = ImageDraw.Draw(picture)
+    size = max(8, int(round(min(rows, cols) / 48)))
+    font = ImageFont.load_default(size=size)
+    for rank, cand in enumerate(candidates, start=1):
+        text = f"#{rank} {'calc' if cand.kind == 'calcification' else cand.kind} {cand.score:.2f}"
+        x = cand.roi.x - cand.roi.radius
+        y = cand.roi.y - cand.roi.radius - size - 2
+        if y < 0:  # no room above the circle: write below it
+            y = cand.roi.y + cand.roi.radius + 2
+        left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
+        x = float(np.clip(x, 0, max(cols - (right - left) - 1, 0)))
+        y = float(np.clip(y, 0, max(rows - (bottom - top) - 1, 0)))
+        draw.text(
+            (x, y),
+            text,
+            font=font,
+            fill=CANDIDATE_COLOURS[cand.kind],
+            stroke_width=max(1, size // 10),
+            stroke_fill=(0, 0, 0),
+        )
+    return np.asarray(picture).copy()
