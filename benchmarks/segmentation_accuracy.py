@@ -40,11 +40,14 @@ from mammocad.io import ROI, read_mammogram
 from mammocad.segment import MASS_METHODS, render_overlay, segment_calcifications, segment_mass
 
 ROOT = Path(__file__).resolve().parents[1]
-#: Other thresholds of segment_calcifications measured alongside the defaults (trade-off).
+#: Other settings of segment_calcifications measured alongside the defaults: the rule-based
+#: decision that the learned object scorer replaced, and the scorer's trade-off.
 OPERATING_POINTS = {
-    "strict": {"k_high": 4.5, "k_support": 3.7},
-    "lenient": {"k_high": 4.0, "k_support": 3.1},
-    "very_lenient": {"k_high": 4.0, "k_support": 3.0, "support_distance_mm": 1.5},
+    "rules": {"object_scorer": None},
+    "rules_lenient": {"object_scorer": None, "k_high": 4.0, "k_support": 3.1},
+    "scorer_0.3": {"min_object_score": 0.3},
+    "scorer_0.6": {"min_object_score": 0.6},
+    "scorer_0.8": {"min_object_score": 0.8},
 }
 #: mini-MIAS lesions whose overlays are written to docs/images (3 CALC, 3 masses).
 SHOWN_MIAS = ("mdb209", "mdb213", "mdb219", "mdb028", "mdb012", "mdb023")

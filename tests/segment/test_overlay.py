@@ -70,3 +70,37 @@ def test_roi_at_image_corner_still_renders(scene):
     img, _ = scene
     rgb = render_overlay(img, ROI(0, 0, 40))
     assert rgb.shape == (300, 300, 3)
+
+
+def test_candidates_drawn_with_kind_colours_and_labels():
+    from mammocad.segment import render_candidates
+    from mammocad.segment.candidates import Candidate
+    from mammocad.segment.overlay import BREAST_COLOUR, CANDIDATE_COLOURS
+
+    img = np.full((300, 300), 90.0)
+    before = img.copy()
+    cands = [Candidate("mass", ROI(100, 150, 30), 0.81), Candidate("calcification", ROI(220, 80, 15), 0.42)]
+    breast = np.zeros((300, 300), bool)
+    breast[20:280, :260] = True
+    rgb = render_candidates(img, cands, breast=breast)
+    assert rgb.shape == (300, 300, 3) and np.array_equal(img, before)
+    mass, calc = _colour(rgb, CANDIDATE_COLOURS["mass"]), _colour(rgb, CANDIDATE_COLOURS["calcification"])
+    assert mass[150, 128:133].any() and calc[80, 233:238].any()  # on the circles
+    near = np.abs(rgb.astype(int) - CANDIDATE_COLOURS["mass"]).sum(axis=-1) < 60  # anti-aliased text
+    assert near[105:126, 65:125].sum() > 20  # the label "#1 mass 0.81" just above the mass circle
+    assert _colour(rgb, BREAST_COLOUR)[150, 255:262].any()
+    # the same through render_overlay, whose old call keeps working
+    again = render_overlay(img, None, candidates=cands, breast=breast)
+    assert np.array_equal(again, rgb)
+
+
+def test_candidate_drawing_checks_its_input():
+    from mammocad.segment import render_candidates
+    from mammocad.segment.candidates import Candidate
+
+    img = np.zeros((64, 64))
+    with pytest.raises(SegmentationError, match="kind"):
+        render_candidates(img, [Candidate("tumour", ROI(30, 30, 5), 0.5)])
+    with pytest.raises(SegmentationError, match="breast"):
+        render_candidates(img, [], breast=np.ones((10, 10), bool))
+    assert render_candidates(img, []).shape == (64, 64, 3)

@@ -347,6 +347,8 @@ class _Context:
     tissue: np.ndarray
     spacing: float
     depth_mm: np.ndarray  # distance to the skin (or region edge) in mm, image-shaped
+    edge_mm: np.ndarray  # distance to the region's edge, the image border included, in mm (coarse grid)
+    edge_step: int  # pixels per cell of edge_mm
     max_depth_mm: float
     sorted_levels: np.ndarray  # the breast's grey levels on a coarse grid, sorted
     median: float
@@ -365,6 +367,7 @@ class _Context:
             # wall, the edge of a crop) is not skin
             depth = ndi.distance_transform_edt(coarse) * (step * spacing)
         full = np.repeat(np.repeat(depth, step, axis=0), step, axis=1)[: pixels.shape[0], : pixels.shape[1]]
+        edge = ndi.distance_transform_edt(np.pad(coarse, 1))[1:-1, 1:-1] * (step * spacing)
         levels = np.sort(block_mean(np.where(tissue, pixels, np.nan), step)[coarse].ravel())
         levels = levels[np.isfinite(levels)]
         median, spread = robust_level(pixels[tissue][:: max(1, int(tissue.sum() // 200_000))])
@@ -372,11 +375,25 @@ class _Context:
             tissue=tissue,
             spacing=spacing,
             depth_mm=full,
+            edge_mm=edge,
+            edge_step=step,
             max_depth_mm=float(max(full.max(), spacing)),
             sorted_levels=levels if levels.size else np.array([median]),
             median=median,
             spread=max(spread, 1e-6 * max(abs(median), 1.0)),
         )
+
+    def holds(self, x: float, y: float, margin_mm: float) -> bool:
+        """Whether the point lies in the search region, at least ``margin_mm`` from its edge.
+
+        The image border counts as an edge: a finding centred on the film's edge
+        cannot be localised (and would be drawn cut off).
+        """
+        rows, cols = self.tissue.shape
+        r, c = int(round(y)), int(round(x))
+        if not (0 <= r < rows and 0 <= c < cols) or not self.tissue[r, c]:
+            return False
+        return bool(self.edge_mm[r // self.edge_step, c // self.edge_step] >= margin_mm)
 
     def rank(self, value: float) -> float:
         """Fraction of the breast darker than ``value``."""
@@ -457,6 +474,8 @@ def _calcification_clusters(
             break
         centre = pts_mm[members_idx].mean(axis=0)
         if any(float(np.hypot(*(centre - t))) < link_mm for t in taken):
+            continue
+        if not ctx.holds(centre[1] / spacing + c0, centre[0] / spacing + r0, _SKIN_RIM_MM):
             continue
         taken.append(centre)
         if len(taken) > _MAX_CLUSTERS:
@@ -563,6 +582,8 @@ def _masses(pixels: np.ndarray, ctx: _Context) -> Proposals:
     kept: list[tuple[int, int, int]] = []
     for _, _, r, c, i in found:
         radius_px = _MASS_RADII_MM[i] / px_mm
+        if not ctx.holds((c + 0.5) * step - 0.5, (r + 0.5) * step - 0.5, 0.5 * _MASS_RADII_MM[i]):
+            continue  # centred off the region or on its edge
         if any(
             abs(i - ki) <= 1 and math.hypot(r - kr, c - kc) < 0.5 * max(radius_px, _MASS_RADII_MM[ki] / px_mm)
             for kr, kc, ki in kept

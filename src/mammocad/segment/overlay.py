@@ -252,17 +252,30 @@ def _draw_candidates(
     draw = ImageDraw.Draw(picture)
     size = max(8, int(round(min(rows, cols) / 48)))
     font = ImageFont.load_default(size=size)
+    placed: list[tuple[float, float, float, float]] = []
     for rank, cand in enumerate(candidates, start=1):
         text = f"#{rank} {'calc' if cand.kind == 'calcification' else cand.kind} {cand.score:.2f}"
-        x = cand.roi.x - cand.roi.radius
-        y = cand.roi.y - cand.roi.radius - size - 2
-        if y < 0:  # no room above the circle: write below it
-            y = cand.roi.y + cand.roi.radius + 2
         left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
-        x = float(np.clip(x, 0, max(cols - (right - left) - 1, 0)))
-        y = float(np.clip(y, 0, max(rows - (bottom - top) - 1, 0)))
+        w, h = right - left, bottom - top
+        x, y, r = cand.roi.x, cand.roi.y, cand.roi.radius
+        # above the circle, below it, to its right, to its left: the first spot free of
+        # the labels already written (better candidates' labels win)
+        spots = [
+            (x - w / 2, y - r - h - 3),
+            (x - w / 2, y + r + 3),
+            (x + r + 3, y - h / 2),
+            (x - r - w - 3, y - h / 2),
+        ]
+        boxes = []
+        for sx, sy in spots:
+            sx = float(np.clip(sx, 0, max(cols - w - 1, 0)))
+            sy = float(np.clip(sy, 0, max(rows - h - 1, 0)))
+            boxes.append((sx, sy, sx + w, sy + h))
+        free = [b for b in boxes if not any(_overlap(b, p) for p in placed)]
+        box = free[0] if free else boxes[0]
+        placed.append(box)
         draw.text(
-            (x, y),
+            (box[0] - left, box[1] - top),
             text,
             font=font,
             fill=CANDIDATE_COLOURS[cand.kind],
@@ -270,3 +283,7 @@ def _draw_candidates(
             stroke_fill=(0, 0, 0),
         )
     return np.asarray(picture).copy()
+
+
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
