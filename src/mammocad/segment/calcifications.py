@@ -440,7 +440,9 @@ def _candidates(
     # Past a radius of 16 the exact disc costs memory and time as its area (665 MB, 5 s at
     # 51 pixels); its decomposition into a sequence of small footprints costs as its radius.
     exact = se_radius <= 16
-    tophat = morphology.white_tophat(crop, morphology.disk(se_radius, decomposition=None if exact else "sequence"))
+    tophat = morphology.white_tophat(
+        crop, morphology.disk(se_radius, decomposition=None if exact else "sequence")
+    )
     # Detection: a multi-scale Laplacian-of-Gaussian blob filter, each scale in units of
     # its own robust noise level inside the ROI (measured better than thresholding the
     # top-hat itself: see docs/segmentation.md).
