@@ -311,7 +311,12 @@ def synth(
 def segment_command(
     image: Annotated[Path, typer.Argument(help="Mammogram file (DICOM, PGM, PNG, TIFF, JPEG).")],
     out: Annotated[
-        Path, typer.Option("--out", "-o", help="Folder for overlay.png, masks and segmentation.json.")
+        Path,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Folder for overlay.png, masks, segmentation.json (and candidates.csv without --roi).",
+        ),
     ],
     roi: Annotated[
         str | None,
@@ -333,7 +338,8 @@ def segment_command(
     view: Annotated[
         str | None,
         typer.Option(
-            "--view", help="CC or MLO, for files that do not say (MLO: pectoral muscle not searched)."
+            "--view",
+            help="CC or MLO, for files that do not say (CC: no pectoral muscle searched; not given: detected).",
         ),
     ] = None,
     quiet: Quiet = False,

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 from _segment_scenes import mass_scene
 from PIL import Image
 from typer.testing import CliRunner
 
 from mammocad.cli import app
+from mammocad.pipeline.segmentation import CANDIDATE_COLUMNS
 
 runner = CliRunner()
 
@@ -70,6 +72,37 @@ def test_automatic_candidates(png, tmp_path):
     assert res.exit_code == 0, res.output
     summary = json.loads((out / "segmentation.json").read_text())
     assert "candidates" in summary and isinstance(summary["candidates"], list)
+    table = pd.read_csv(out / "candidates.csv")
+    assert list(table.columns) == list(CANDIDATE_COLUMNS)
+    assert len(table) == len(summary["candidates"]) and list(table["rank"]) == list(range(1, len(table) + 1))
+    for row, cand in zip(table.itertuples(), summary["candidates"], strict=True):
+        assert row.kind == cand["kind"] and row.score == pytest.approx(cand["score"])
+        assert row.x == pytest.approx(cand["roi"]["x"]) and row.source_x == pytest.approx(
+            cand["roi"]["source"]["x"]
+        )
+    assert (table["score"].diff().dropna() <= 0).all()
+
+
+def test_automatic_candidates_on_a_film_stay_in_the_breast(tmp_path):
+    """A whole film with a label, a film-edge strip and a pectoral muscle, view not given."""
+    from mammocad.segment import breast_region
+    from mammocad.synth import make_case
+
+    case = make_case(7, abnormality="both", view="MLO", size=512, pixel_spacing_mm=0.2)
+    img = case.mammogram.pixels.copy()
+    img[:, -6:] = 230  # a bright film-edge strip
+    path = tmp_path / "film.png"
+    Image.fromarray(img).save(path)
+    out = tmp_path / "film"
+    res = _run(path, "--pixel-spacing", "0.2", "--no-normalise", "--out", out)
+    assert res.exit_code == 0, res.output
+    table = pd.read_csv(out / "candidates.csv")
+    assert len(table) > 0
+    tissue = breast_region(img).tissue
+    assert all(tissue[int(round(r.y)), int(round(r.x))] for r in table.itertuples())
+    labels = np.asarray(Image.open(out / "calcifications.png"))
+    assert not (labels > 0)[~tissue].any()  # the segmented calcifications too
+    assert np.asarray(Image.open(out / "overlay.png")).shape == (512, 512, 3)
 
 
 @pytest.mark.parametrize(
@@ -106,6 +139,7 @@ def test_black_and_uniform_images_give_empty_results(tmp_path, value):
     res = _run(path, "--pixel-spacing", "0.2", "--out", tmp_path / "a")
     assert res.exit_code == 0, res.output
     assert json.loads((tmp_path / "a" / "segmentation.json").read_text())["candidates"] == []
+    assert list(pd.read_csv(tmp_path / "a" / "candidates.csv").columns) == list(CANDIDATE_COLUMNS)
 
 
 def test_roi_partly_outside_is_clipped(png, tmp_path):

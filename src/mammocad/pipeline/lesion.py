@@ -340,7 +340,10 @@ def find_candidates(
     """Automatic lesion candidates, best first, in the pixel coordinates of ``mammogram``.
 
     They are found on the analysis grid (where lesions are measured) and mapped
-    back.
+    back; every one lies inside the breast region
+    (:func:`~mammocad.segment.breast_region`: the breast less the pectoral muscle,
+    markers, labels and film edges; the view and laterality of ``mammogram`` are
+    passed on).
 
     Raises
     ------
@@ -349,7 +352,11 @@ def find_candidates(
     """
     grid = analysis_grid(mammogram, pixel_spacing_mm=pixel_spacing_mm)
     found = detect_candidates(
-        grid.pixels, pixel_spacing_mm=float(grid.pixel_spacing_mm or 0), max_candidates=max_candidates
+        grid.pixels,
+        pixel_spacing_mm=float(grid.pixel_spacing_mm or 0),
+        max_candidates=max_candidates,
+        view=grid.view,
+        laterality=grid.laterality,
     )
     back = mammogram.scale / grid.scale
     return [Candidate(c.kind, c.roi.scaled(back), c.score) for c in found]

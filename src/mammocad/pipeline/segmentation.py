@@ -1,10 +1,11 @@
 """Segment a whole mammogram as ``mammocad segment`` does, and write the results.
 
 :func:`segment_mammogram` segments a :class:`~mammocad.io.Mammogram` for a given
-ROI, or at the best automatic candidates when no ROI is given;
+ROI, or at the best automatic candidates when no ROI is given (searched only in
+the breast region: :func:`~mammocad.segment.breast_region`);
 :func:`write_segmentation` writes ``overlay.png``, ``calcifications.png`` (16-bit
-label image), ``mass.png`` (0/255) and ``segmentation.json`` atomically;
-:func:`segment_and_write` is the whole command.
+label image), ``mass.png`` (0/255), ``segmentation.json`` and, when automatic,
+``candidates.csv`` atomically; :func:`segment_and_write` is the whole command.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from mammocad.segment import (
     CalcificationSegmentation,
     Candidate,
     MassSegmentation,
-    breast_mask,
+    breast_region,
     detect_candidates,
     render_overlay,
     segment_calcifications,
@@ -34,6 +35,7 @@ from mammocad.segment import (
 
 __all__ = [
     "SEGMENT_TYPES",
+    "CANDIDATE_COLUMNS",
     "MammogramSegmentation",
     "segment_mammogram",
     "write_segmentation",
@@ -41,6 +43,9 @@ __all__ = [
 ]
 
 SEGMENT_TYPES = ("calcification", "mass", "both")
+#: Columns of ``candidates.csv``: rank (1 = best), kind, score, the circle on the
+#: segmented grid and in the original image's pixels.
+CANDIDATE_COLUMNS = ("rank", "kind", "score", "x", "y", "radius", "source_x", "source_y", "source_radius")
 
 
 @dataclass(frozen=True, eq=False)
@@ -58,6 +63,9 @@ class MammogramSegmentation:
         The segmentations run (None for a kind not asked for or with no candidate).
     candidates : tuple of Candidate or None
         The automatic candidates, when no ROI was given.
+    breast : ndarray of bool or None
+        The region the candidates were searched in (breast less pectoral muscle,
+        markers and film edges), when automatic.
     """
 
     mammogram: Mammogram
@@ -66,10 +74,36 @@ class MammogramSegmentation:
     calcifications: CalcificationSegmentation | None
     mass: MassSegmentation | None
     candidates: tuple[Candidate, ...] | None
+    breast: np.ndarray | None = None
 
     def overlay(self) -> np.ndarray:
-        """RGB overlay (see :func:`mammocad.segment.render_overlay`)."""
-        return render_overlay(self.mammogram.pixels, self.roi, self.calcifications, self.mass)
+        """RGB overlay (see :func:`mammocad.segment.render_overlay`); with the candidates when automatic."""
+        return render_overlay(
+            self.mammogram.pixels,
+            self.roi,
+            self.calcifications,
+            self.mass,
+            candidates=self.candidates,
+            breast=self.breast,
+        )
+
+    def candidate_rows(self) -> list[dict[str, Any]]:
+        """One row per candidate, best first (columns :data:`CANDIDATE_COLUMNS`)."""
+        scale = self.mammogram.scale
+        return [
+            {
+                "rank": rank,
+                "kind": c.kind,
+                "score": c.score,
+                "x": c.roi.x,
+                "y": c.roi.y,
+                "radius": c.roi.radius,
+                "source_x": c.roi.x / scale,
+                "source_y": c.roi.y / scale,
+                "source_radius": c.roi.radius / scale,
+            }
+            for rank, c in enumerate(self.candidates or (), start=1)
+        ]
 
     def summary(self) -> dict[str, Any]:
         """JSON-ready summary: counts, areas in px and mm², cluster boxes, ROI, candidates."""
@@ -108,8 +142,11 @@ def segment_mammogram(
     mammogram : Mammogram
         Image with a known ``pixel_spacing_mm``.
     roi : ROI, optional
-        In ``mammogram``'s pixels. When None, :func:`detect_candidates` runs and
-        the best candidate of each asked-for kind is segmented.
+        In ``mammogram``'s pixels. When None, :func:`detect_candidates` runs in
+        the breast region (:func:`~mammocad.segment.breast_region`, the view and
+        laterality of ``mammogram`` passed on: an unknown view is checked for a
+        pectoral muscle) and the best candidate of each asked-for kind is
+        segmented, within that region.
     kind : {"calcification", "mass", "both"}
     max_candidates : int
         Candidates kept in the result when automatic.
@@ -136,11 +173,10 @@ def segment_mammogram(
     want_calc = kind in ("calcification", "both")
     want_mass = kind in ("mass", "both")
     candidates: tuple[Candidate, ...] | None = None
+    breast: np.ndarray | None = None
     calc_roi = mass_roi = roi
     if roi is None:
-        breast = breast_mask(
-            pixels, remove_pectoral=(mammogram.view or "").upper() == "MLO", laterality=mammogram.laterality
-        )
+        breast = breast_region(pixels, view=mammogram.view, laterality=mammogram.laterality).tissue
         kinds = tuple(k for k, w in (("calcification", want_calc), ("mass", want_mass)) if w)
         candidates = tuple(
             detect_candidates(
@@ -151,7 +187,7 @@ def segment_mammogram(
         mass_roi = next((c.roi for c in candidates if c.kind == "mass"), None)
         roi = candidates[0].roi if candidates else None
     calcs = (
-        segment_calcifications(pixels, calc_roi, pixel_spacing_mm=spacing)
+        segment_calcifications(pixels, calc_roi, pixel_spacing_mm=spacing, mask=breast)
         if want_calc and calc_roi is not None
         else None
     )
@@ -161,16 +197,24 @@ def segment_mammogram(
         else None
     )
     return MammogramSegmentation(
-        mammogram=mammogram, roi=roi, kind=kind, calcifications=calcs, mass=mass, candidates=candidates
+        mammogram=mammogram,
+        roi=roi,
+        kind=kind,
+        calcifications=calcs,
+        mass=mass,
+        candidates=candidates,
+        breast=breast,
     )
 
 
 def write_segmentation(result: MammogramSegmentation, out_dir: str | os.PathLike[str]) -> dict[str, Path]:
-    """Write ``overlay.png``, ``calcifications.png``, ``mass.png`` and ``segmentation.json``.
+    """Write ``overlay.png``, ``calcifications.png``, ``mass.png``, ``segmentation.json`` (and ``candidates.csv``).
 
     ``calcifications.png`` is a 16-bit label image (0 = background) and
     ``mass.png`` an 8-bit 0/255 mask, both on the segmented grid; a kind that was
-    not segmented gives an all-zero mask. Every file is written atomically.
+    not segmented gives an all-zero mask. When the candidates were automatic,
+    ``candidates.csv`` lists them best first (:data:`CANDIDATE_COLUMNS`; a header
+    only when there were none). Every file is written atomically.
 
     Returns
     -------
@@ -205,6 +249,12 @@ def write_segmentation(result: MammogramSegmentation, out_dir: str | os.PathLike
         with atomic_path(paths[role]) as tmp:
             image.save(tmp, format="PNG")
     atomic_write_text(paths["json"], json.dumps(result.summary(), indent=2) + "\n")
+    if result.candidates is not None:
+        import pandas as pd
+
+        paths["candidates"] = out / "candidates.csv"
+        table = pd.DataFrame(result.candidate_rows(), columns=list(CANDIDATE_COLUMNS))
+        atomic_write_text(paths["candidates"], table.to_csv(index=False))
     return paths
 
 
@@ -225,8 +275,9 @@ def segment_and_write(
     image : path-like or Mammogram
         Mammogram file (DICOM, PGM, PNG, TIFF, JPEG) or an image already read.
     out_dir : path-like
-        Folder for ``overlay.png``, ``calcifications.png``, ``mass.png`` and
-        ``segmentation.json`` (:func:`write_segmentation`).
+        Folder for ``overlay.png``, ``calcifications.png``, ``mass.png``,
+        ``segmentation.json`` and, without ``roi``, ``candidates.csv``
+        (:func:`write_segmentation`).
     roi : ROI or str, optional
         The lesion's circle in the ORIGINAL image's pixels (``"X,Y,R"``
         accepted); None runs the automatic candidates.
@@ -238,8 +289,9 @@ def segment_and_write(
         Segment on the 1024-pixel, 8-bit grid (:func:`mammocad.io.normalise`)
         rather than the image as read.
     view : str, optional
-        ``"CC"`` or ``"MLO"`` for files that do not say (MLO: the pectoral muscle
-        is not searched).
+        ``"CC"`` or ``"MLO"`` for files that do not say (CC: no pectoral muscle
+        is searched for; MLO: it is removed where found; not given: it is
+        removed where the image clearly shows one).
 
     Returns
     -------
