@@ -76,6 +76,14 @@ def synthetic_end_to_end(n: int, seed0: int) -> tuple[list, list]:
     return films, candidates
 
 
+def normal_films(folder: Path) -> int:
+    """Films marked NORM in Info.txt."""
+    from mammocad.datasets.mias import read_mias_info
+
+    info = read_mias_info(folder / "Info.txt")
+    return int(info.loc[info["mias_class"] == "NORM", "film"].nunique())
+
+
 def top(candidates: list[list], k: int) -> list[list]:
     return [c[:k] for c in candidates]
 
@@ -153,7 +161,7 @@ def main() -> None:
         return {
             "what": note,
             "images": len(films),
-            "normal_images": sum(1 for f in films if not f.lesions),
+            "images_without_lesion_circles": sum(1 for f in films if not f.lesions),
             "froc": fc.froc(films, candidates),
             "top10_per_film": {
                 k: v["max_sensitivity"] for k, v in fc.froc(films, top(candidates, 10)).items()
@@ -178,6 +186,7 @@ def main() -> None:
                 "of the scorer (trained as shipped on the other folds + the synthetic training cohort)",
             ),
             "left_out": skipped,
+            "normal_films": normal_films(mias),
         },
         "synthetic": block(
             "synthetic",

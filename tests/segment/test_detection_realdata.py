@@ -91,3 +91,16 @@ def test_mias_mdb209_no_candidate_on_muscle_or_edge(mias_dir):
     found, region = _all_inside(grid)
     assert region.pectoral_found
     assert all(0.02 * 1024 < c.roi.x < 0.98 * 1024 for c in found)
+
+
+@pytest.mark.realdata
+def test_viewer_candidates_on_mdb209_lie_in_the_breast(mias_dir):
+    """The viewer's candidates (``mammocad.pipeline.find_candidates``), mapped back to the film's pixels."""
+    from mammocad.pipeline import find_candidates
+
+    mg = read_mammogram(mias_dir / "mdb209.png", pixel_spacing_mm=0.2)
+    found = find_candidates(mg, max_candidates=30)
+    region = breast_region(mg.pixels)
+    assert found and region.pectoral_found
+    for c in found:
+        assert region.tissue[int(round(c.roi.y)), int(round(c.roi.x))], f"{c} outside the breast"

@@ -127,8 +127,9 @@ def test_missing_spacing_and_missing_file(png, tmp_path):
     assert res.exit_code == 1 and "no such file" in res.output
 
 
-@pytest.mark.parametrize("value", [0, 128])
+@pytest.mark.parametrize("value", [0, 128, 255])
 def test_black_and_uniform_images_give_empty_results(tmp_path, value):
+    """No breast at all (blank, uniform or all white): empty, well-formed results."""
     path = tmp_path / "flat.png"
     Image.fromarray(np.full((64, 64), value, np.uint8)).save(path)
     out = tmp_path / "o"
@@ -140,6 +141,46 @@ def test_black_and_uniform_images_give_empty_results(tmp_path, value):
     assert res.exit_code == 0, res.output
     assert json.loads((tmp_path / "a" / "segmentation.json").read_text())["candidates"] == []
     assert list(pd.read_csv(tmp_path / "a" / "candidates.csv").columns) == list(CANDIDATE_COLUMNS)
+
+
+def _synthetic_png(tmp_path, name: str, image: np.ndarray):
+    path = tmp_path / f"{name}.png"
+    Image.fromarray(image).save(path)
+    return path
+
+
+def test_a_crop_that_is_breast_throughout_is_searched_throughout(tmp_path):
+    from scipy import ndimage as ndi
+
+    from mammocad.synth import make_case
+
+    case = make_case(11, abnormality="both", size=512, pixel_spacing_mm=0.2, view="CC")
+    rows, cols = np.nonzero(ndi.binary_erosion(case.breast_mask, iterations=40))
+    crop = np.ascontiguousarray(case.mammogram.pixels[rows.min() : rows.max(), cols.min() : cols.max()])
+    out = tmp_path / "crop"
+    res = _run(_synthetic_png(tmp_path, "crop", crop), "--pixel-spacing", "0.2", "--no-normalise", "--out", out)
+    assert res.exit_code == 0, res.output
+    table = pd.read_csv(out / "candidates.csv")
+    assert len(table) > 0
+    assert table["x"].between(0, crop.shape[1] - 1).all() and table["y"].between(0, crop.shape[0] - 1).all()
+    assert json.loads((out / "segmentation.json").read_text())["candidates"]
+
+
+def test_mlo_without_visible_muscle_runs_as_a_whole_breast(tmp_path):
+    from mammocad.segment import breast_region
+    from mammocad.synth import make_case
+
+    # a CC-shaped film declared MLO: no muscle to find, nothing may be cut away
+    case = make_case(7, abnormality="both", size=512, pixel_spacing_mm=0.2, view="CC")
+    img = case.mammogram.pixels
+    out = tmp_path / "mlo"
+    path = _synthetic_png(tmp_path, "mlo", img)
+    res = _run(path, "--pixel-spacing", "0.2", "--no-normalise", "--view", "MLO", "--out", out)
+    assert res.exit_code == 0, res.output
+    region = breast_region(img, view="MLO")
+    assert not region.pectoral_found and region.tissue.sum() > 0.9 * case.breast_mask.sum()
+    table = pd.read_csv(out / "candidates.csv")
+    assert len(table) > 0 and all(region.tissue[int(round(r.y)), int(round(r.x))] for r in table.itertuples())
 
 
 def test_roi_partly_outside_is_clipped(png, tmp_path):
