@@ -55,6 +55,25 @@ class Film:
     proposals: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # kind → (rois n×3, X)
 
 
+def add_common_arguments(parser) -> None:
+    """``--mias``, ``--model``, ``--seed`` and ``--cache``, shared by the FROC scripts."""
+    parser.add_argument(
+        "--mias", type=Path, default=None, help="mini-MIAS folder (default $MAMMOCAD_DATA/mias)"
+    )
+    parser.add_argument("--model", choices=("trees", "logistic"), default="trees")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--cache", type=Path, default=None, help="folder caching each image's proposals")
+
+
+def mias_folder(parser, given: Path | None) -> Path:
+    """``--mias`` or ``$MAMMOCAD_DATA/mias``; a parser error when neither holds ``Info.txt``."""
+    data = os.environ.get("MAMMOCAD_DATA")
+    mias = given or (Path(data) / "mias" if data else None)
+    if mias is None or not (mias / "Info.txt").is_file():
+        parser.error("mini-MIAS not found: set MAMMOCAD_DATA or give --mias")
+    return mias
+
+
 def source_digest() -> str:
     """Hash of the code that makes proposals (docstrings, ranking and scoring left out).
 
@@ -365,18 +384,7 @@ def fit_model(
     if model == "trees":
         clf = GradientBoostingClassifier(random_state=seed, **params)
         clf.fit(X, y, sample_weight=w)
-        prior = float(np.average(y, weights=w))
-        trees = tuple(
-            {
-                "feature": est.tree_.feature.astype(np.int64),
-                "threshold": est.tree_.threshold.astype(float),
-                "left": est.tree_.children_left.astype(np.int64),
-                "right": est.tree_.children_right.astype(np.int64),
-                "value": est.tree_.value[:, 0, 0].astype(float),
-            }
-            for est in clf.estimators_[:, 0]
-        )
-        return TreeModel(names, float(np.log(prior / (1 - prior))), float(clf.learning_rate), trees)
+        return TreeModel.from_sklearn(clf, names)
     raise ValueError(f"unknown model {model!r}")
 
 

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import sys
 import time
@@ -125,25 +124,16 @@ def figure(results: dict, path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--mias", type=Path, default=None, help="mini-MIAS folder (default $MAMMOCAD_DATA/mias)"
-    )
+    fc.add_common_arguments(parser)
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--synthetic", type=int, default=120, help="synthetic test images")
     parser.add_argument(
         "--synthetic-train", type=int, default=240, help="synthetic training images (as shipped)"
     )
-    parser.add_argument("--model", choices=("trees", "logistic"), default="trees")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--cache", type=Path, default=None, help="folder caching each image's proposals")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/froc_detection.json")
     parser.add_argument("--figure", type=Path, default=ROOT / "docs/images/froc_detection.png")
     args = parser.parse_args()
-    mias = args.mias or (
-        Path(os.environ["MAMMOCAD_DATA"]) / "mias" if os.environ.get("MAMMOCAD_DATA") else None
-    )
-    if mias is None or not (mias / "Info.txt").is_file():
-        parser.error("mini-MIAS not found: set MAMMOCAD_DATA or give --mias")
+    mias = fc.mias_folder(parser, args.mias)
 
     from mammocad.segment.scoring import default_scorer
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -53,21 +52,12 @@ def training_data(mias: Path, n_synthetic: int, synthetic_seed: int, cache: Path
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--mias", type=Path, default=None, help="mini-MIAS folder (default $MAMMOCAD_DATA/mias)"
-    )
+    fc.add_common_arguments(parser)
     parser.add_argument("--synthetic", type=int, default=240, help="synthetic training images")
     parser.add_argument("--synthetic-seed", type=int, default=20000)
-    parser.add_argument("--model", choices=("trees", "logistic"), default="trees")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--cache", type=Path, default=None, help="folder caching each image's proposals")
     parser.add_argument("--out", type=Path, default=ROOT / "src/mammocad/segment/data/candidate_scorer.json")
     args = parser.parse_args()
-    mias = args.mias or (
-        Path(os.environ["MAMMOCAD_DATA"]) / "mias" if os.environ.get("MAMMOCAD_DATA") else None
-    )
-    if mias is None or not (mias / "Info.txt").is_file():
-        parser.error("mini-MIAS not found: set MAMMOCAD_DATA or give --mias")
+    mias = fc.mias_folder(parser, args.mias)
     if (
         args.synthetic_seed + args.synthetic > fc.SYNTHETIC_TEST_SEED
         and args.synthetic_seed < fc.SYNTHETIC_TEST_SEED + 10_000

@@ -17,15 +17,24 @@ from mammocad.segment.candidates import (
 )
 
 
+def _textured_breast(rng, size: int, centre_row: float, semi_axes: tuple[float, float], background: float):
+    """A half-ellipse breast on the left edge with smooth texture; also the grid and the breast mask."""
+    yy, xx = np.mgrid[:size, :size]
+    breast = ((yy - centre_row) / semi_axes[0]) ** 2 + (xx / semi_axes[1]) ** 2 <= 1.0
+    texture = ndi.gaussian_filter(rng.normal(0, 1, (size, size)), 6)
+    noise = rng.normal(0, 1.5, (size, size))
+    return np.where(breast, 100.0 + 15.0 * texture / texture.std(), background) + noise, breast, yy, xx
+
+
+def _add_mass(img, yy, xx, centre: tuple[int, int], radius: int, contrast: float) -> None:
+    mass = (yy - centre[0]) ** 2 + (xx - centre[1]) ** 2 <= radius**2
+    img += ndi.gaussian_filter(mass.astype(float), 2) * contrast
+
+
 def _whole_image(seed: int = 0):
     """384×384 film: a breast on the left with a calcification cluster and a mass."""
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[:384, :384]
-    breast = ((yy - 192) / 170.0) ** 2 + (xx / 300.0) ** 2 <= 1.0
-    texture = ndi.gaussian_filter(rng.normal(0, 1, (384, 384)), 6)
-    img = np.where(breast, 100.0 + 15.0 * texture / texture.std(), 5.0) + rng.normal(0, 1.5, (384, 384))
-    mass = (yy - 280) ** 2 + (xx - 150) ** 2 <= 25**2
-    img += ndi.gaussian_filter(mass.astype(float), 2) * 60
+    img, breast, yy, xx = _textured_breast(np.random.default_rng(seed), 384, 192, (170.0, 300.0), 5.0)
+    _add_mass(img, yy, xx, (280, 150), 25, 60)
     centres = [(100, 200), (106, 210), (96, 214), (110, 198), (102, 220)]
     scene = add_calcifications(img, centres, [3, 3, 4, 3, 3], contrast=45)
     return scene.image, breast, (103.0, 208.0), (280.0, 150.0)
@@ -75,14 +84,10 @@ def test_bad_input():
 def _mlo_film_with_artefacts(seed: int = 3):
     """512×512 MLO-like film at 0.2 mm: breast off the top edge, pectoral, label, film strip, a mass."""
     rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[:512, :512]
-    breast = ((yy - 200) / 300.0) ** 2 + (xx / 300.0) ** 2 <= 1.0
-    texture = ndi.gaussian_filter(rng.normal(0, 1, (512, 512)), 6)
-    img = np.where(breast, 100.0 + 15.0 * texture / texture.std(), 6.0) + rng.normal(0, 1.5, (512, 512))
+    img, breast, yy, xx = _textured_breast(rng, 512, 200, (300.0, 300.0), 6.0)
     muscle = breast & (xx < 160 - 0.8 * yy)
     img[muscle] = 190.0 + rng.normal(0, 2, muscle.sum())
-    mass = (yy - 330) ** 2 + (xx - 170) ** 2 <= 22**2
-    img += ndi.gaussian_filter(mass.astype(float), 2) * 50
+    _add_mass(img, yy, xx, (330, 170), 22, 50)
     img[40:90, 400:480] = 240.0  # label
     img[:, 505:] = 230.0  # film-edge strip
     return np.clip(img, 0, 250).astype(np.uint8), breast & ~muscle

@@ -30,18 +30,7 @@ def _data(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _trees_from_sklearn(clf) -> TreeModel:
-    prior = float(clf.init_.class_prior_[1])
-    trees = tuple(
-        {
-            "feature": e.tree_.feature.astype(np.int64),
-            "threshold": e.tree_.threshold.astype(float),
-            "left": e.tree_.children_left.astype(np.int64),
-            "right": e.tree_.children_right.astype(np.int64),
-            "value": e.tree_.value[:, 0, 0].astype(float),
-        }
-        for e in clf.estimators_[:, 0]
-    )
-    return TreeModel(NAMES, float(np.log(prior / (1 - prior))), float(clf.learning_rate), trees)
+    return TreeModel.from_sklearn(clf, NAMES)
 
 
 def test_tree_model_matches_scikit_learn():

@@ -165,6 +165,25 @@ class TreeModel:
         }
 
     @classmethod
+    def from_sklearn(cls, clf: Any, names: tuple[str, ...]) -> TreeModel:
+        """The trees of a fitted binary :class:`sklearn.ensemble.GradientBoostingClassifier` (log-loss).
+
+        Its initial log-odds come from the (sample-weighted) class prior it was fitted with.
+        """
+        prior = float(clf.init_.class_prior_[1])
+        trees = tuple(
+            {
+                "feature": est.tree_.feature.astype(np.int64),
+                "threshold": est.tree_.threshold.astype(float),
+                "left": est.tree_.children_left.astype(np.int64),
+                "right": est.tree_.children_right.astype(np.int64),
+                "value": est.tree_.value[:, 0, 0].astype(float),
+            }
+            for est in clf.estimators_[:, 0]
+        )
+        return cls(tuple(names), float(np.log(prior / (1 - prior))), float(clf.learning_rate), trees)
+
+    @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TreeModel:
         names = tuple(str(n) for n in data["names"])
         trees = []
