@@ -103,7 +103,10 @@ def main() -> None:
         try:
             mg = normalise(read_mammogram(path, pixel_spacing_mm=spacing))
         except ImageReadError as exc:
-            rows.append({"film": name, "error": str(exc)})
+            where = str(data) if data is not None else ""
+            rows.append(
+                {"film": name, "error": str(exc).replace(where, "$MAMMOCAD_DATA") if where else str(exc)}
+            )
             continue
         region = breast_region(mg.pixels)
         found = detect_candidates(mg.pixels, pixel_spacing_mm=mg.pixel_spacing_mm, max_candidates=10)

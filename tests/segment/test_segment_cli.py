@@ -158,7 +158,9 @@ def test_a_crop_that_is_breast_throughout_is_searched_throughout(tmp_path):
     rows, cols = np.nonzero(ndi.binary_erosion(case.breast_mask, iterations=40))
     crop = np.ascontiguousarray(case.mammogram.pixels[rows.min() : rows.max(), cols.min() : cols.max()])
     out = tmp_path / "crop"
-    res = _run(_synthetic_png(tmp_path, "crop", crop), "--pixel-spacing", "0.2", "--no-normalise", "--out", out)
+    res = _run(
+        _synthetic_png(tmp_path, "crop", crop), "--pixel-spacing", "0.2", "--no-normalise", "--out", out
+    )
     assert res.exit_code == 0, res.output
     table = pd.read_csv(out / "candidates.csv")
     assert len(table) > 0
