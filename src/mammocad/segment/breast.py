@@ -122,7 +122,8 @@ def breast_region(
     Examples
     --------
     >>> import numpy as np
-    >>> img = np.zeros((200, 200)); img[20:180, :120] = 150.0
+    >>> rng = np.random.default_rng(0)  # a breast on air, with some texture
+    >>> img = np.zeros((200, 200)); img[20:180, :120] = 150.0 + rng.normal(0, 3, (160, 120))
     >>> region = breast_region(img, view="CC")
     >>> bool(region.breast[100, 50]), bool(region.breast[100, 180]), region.chest_wall
     (True, False, 'left')
@@ -201,7 +202,8 @@ def breast_mask(
     Examples
     --------
     >>> import numpy as np
-    >>> img = np.zeros((200, 200)); img[20:180, :120] = 150.0
+    >>> rng = np.random.default_rng(0)  # a breast on air, with some texture
+    >>> img = np.zeros((200, 200)); img[20:180, :120] = 150.0 + rng.normal(0, 3, (160, 120))
     >>> m = breast_mask(img)
     >>> bool(m[100, 50]), bool(m[100, 180])
     (True, False)
