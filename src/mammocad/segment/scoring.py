@@ -34,7 +34,6 @@ import json
 import math
 import os
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -351,5 +350,5 @@ def default_scorer(name: str = "candidate_scorer") -> CandidateScorer:
     if name not in SCORER_FILES:
         raise SegmentationError(f"unknown scorer {name!r}; expected one of {sorted(SCORER_FILES)}")
     path = SCORER_FILES[name]
-    text = resources.files("mammocad.segment").joinpath(path).read_text(encoding="utf-8")
+    text = (Path(__file__).parent / path).read_text(encoding="utf-8")
     return _from_dict(json.loads(text), f"mammocad/segment/{path}")
