@@ -342,6 +342,13 @@ def segment_command(
             help="CC or MLO, for files that do not say (CC: no pectoral muscle searched; not given: detected).",
         ),
     ] = None,
+    dicom: Annotated[
+        bool,
+        typer.Option(
+            "--dicom",
+            help="Also write seg.dcm, a DICOM Segmentation on the image's own grid (needs a DICOM image).",
+        ),
+    ] = False,
     quiet: Quiet = False,
 ) -> None:
     """Segment microcalcifications and/or a mass; write an overlay, masks and a JSON summary."""
@@ -355,6 +362,7 @@ def segment_command(
         pixel_spacing_mm=pixel_spacing,
         normalise_image=not no_normalise,
         view=view,
+        dicom=dicom,
     )
     summary = result.summary()
     calcs, mass = summary["calcifications"], summary["mass"]
@@ -365,7 +373,8 @@ def segment_command(
         parts.append(f"mass {mass['area_mm2']:.1f} mm²" if mass["found"] else "no mass found")
     if result.candidates is not None:
         parts.append(f"{len(result.candidates)} automatic candidate(s)")
-    say(f"{image}: {'; '.join(parts) or 'nothing found'}; wrote {paths['json'].parent}", quiet)
+    wrote = f"{paths['json'].parent}" + (" (with seg.dcm)" if "seg" in paths else "")
+    say(f"{image}: {'; '.join(parts) or 'nothing found'}; wrote {wrote}", quiet)
 
 
 # --- features (issue 4) --------------------------------------------------------------
@@ -498,13 +507,22 @@ def predict(
             "--pixel-spacing", help="Pixel edge in mm, for files that do not carry it.", callback=_spacing
         ),
     ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Also write result.json, seg.dcm (DICOM SEG) and sr.dcm (DICOM SR) here "
+            "(needs a DICOM image).",
+        ),
+    ] = None,
 ) -> None:
     """Segment the lesion, measure its features and print the malignancy probability as JSON."""
     import json
 
     from mammocad.pipeline import predict as predict_journey
 
-    result = predict_journey(model_dir, image, roi, pixel_spacing_mm=pixel_spacing)
+    result = predict_journey(model_dir, image, roi, pixel_spacing_mm=pixel_spacing, out_dir=out)
     typer.echo(json.dumps(result, indent=2))
 
 

@@ -121,13 +121,16 @@ def context_header(source: Dataset, orientation: Sequence[str] | None = None) ->
     if missing:
         raise ExportError(f"source image lacks {', '.join(missing)}; DICOM output cannot reference it")
     header = copy.deepcopy(source)
-    for elem in list(header):
+    with quiet_copying():  # values pydicom warns about as it decodes them are emptied here
+        elements = list(header)
+    for elem in elements:
         if elem.tag.is_private or elem.VR not in _TEXT_VRS or elem.value in (None, ""):
             continue
         values = list(elem.value) if elem.VM > 1 else [elem.value]
         if not all(v in (None, "") or _valid(elem.VR, v) for v in values):
             if elem.keyword in _REQUIRED or elem.keyword.endswith("UID"):
-                raise ExportError(f"source image has an invalid {elem.keyword} {elem.value!r}")
+                # The value is not quoted: a UID identifies the study or the patient's image.
+                raise ExportError(f"source image has an invalid {elem.keyword} (not a valid {elem.VR} value)")
             elem.value = None
     for keyword in _TYPE2_CONTEXT:
         if keyword not in header:
@@ -224,11 +227,16 @@ def patient_orientation(
 
 @contextlib.contextmanager
 def quiet_copying() -> Iterator[None]:
-    """Silence highdicom's warning about a one-component Patient's Name.
+    """Silence the warnings about source values that the new object handles itself.
 
-    Archives write names like ``ANON-1234``; the new object copies the name as the
-    source has it, which is right, so the warning tells the user nothing to do.
+    highdicom warns about a one-component Patient's Name: archives write names
+    like ``ANON-1234`` and the new object copies the name as the source has it,
+    which is right. pydicom warns, as it decodes the header, about values invalid
+    for their value representation (GE's 38-character Short String, a Birth Date
+    ``00000000``): :func:`context_header` empties those, and the warnings would
+    quote patient data on the terminal. Neither tells the user anything to do.
     """
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r".*unlikely to represent the intended person name")
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"pydicom\.valuerep")
         yield

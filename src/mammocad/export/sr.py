@@ -188,9 +188,7 @@ def make_report(
     if str(segmentation.get("SOPClassUID", "")) not in _SEG_CLASSES:
         raise ExportError("segmentation is not a DICOM Segmentation")
     if not _references(segmentation, source):
-        raise ExportError(
-            f"the SEG does not reference the source image (SOP Instance UID {source.get('SOPInstanceUID')})"
-        )
+        raise ExportError("the SEG does not reference the source image (its SOP Instance UID)")
     orientation = segmentation.get("PatientOrientation") or patient_orientation(source)
     header = context_header(source, orientation)
 

@@ -7,10 +7,12 @@ Everything the command line and the viewer do is one call here:
 
 ==============================  ===========================================================
 ``mammocad segment``            :func:`segment_and_write` (:func:`segment_mammogram`,
-                                :func:`write_segmentation`)
+                                :func:`write_segmentation`; ``--dicom``:
+                                :func:`dicom_segmentation`)
 ``mammocad features``           :func:`measure_lesion_table`
 ``mammocad train``              :func:`train` (:func:`train_model` on a table in memory)
-``mammocad predict``            :func:`predict` (:func:`predict_lesion` on values)
+``mammocad predict``            :func:`predict` (:func:`predict_lesion` on values;
+                                with ``--out``: :func:`write_prediction`)
 ``mammocad reproduce``          :func:`reproduce` (:func:`load_features`,
                                 :func:`lesion_overlays`)
 ``mammocad demo``               :func:`run_demo`
@@ -33,6 +35,13 @@ Examples
 True
 """
 
+from mammocad.pipeline.dicom import (
+    dicom_bytes,
+    dicom_segmentation,
+    lesion_dicom,
+    save_dicom,
+    write_prediction,
+)
 from mammocad.pipeline.lesion import (
     GRID_SIZE,
     LesionAnalysis,
@@ -103,4 +112,10 @@ __all__ = [
     "segment_mammogram",
     "write_segmentation",
     "segment_and_write",
+    # DICOM output
+    "dicom_segmentation",
+    "lesion_dicom",
+    "dicom_bytes",
+    "save_dicom",
+    "write_prediction",
 ]

@@ -18,7 +18,8 @@ import numpy as np
 
 from mammocad.errors import FeatureError, ModelError, PixelSpacingError
 from mammocad.features.lesion import lesion_features
-from mammocad.io import ROI, Mammogram, normalise
+from mammocad.io import ROI, Mammogram, normalise, read_dicom_header
+from mammocad.pipeline.dicom import output_folder, write_prediction
 from mammocad.pipeline.spacing import SPACING_HINT, read_image
 from mammocad.segment import Candidate, detect_candidates, render_overlay
 from mammocad.segment.lesion import LesionSegmentation, segment_lesion
@@ -266,7 +267,12 @@ def predict_lesion(
         From segmentation or measurement (e.g. an ROI off the image).
     """
     analysis = analyse_lesion(mammogram, roi, pixel_spacing_mm=pixel_spacing_mm, model=model)
+    return _prediction(model, analysis)
+
+
+def _prediction(model: TrainedModel, analysis: LesionAnalysis) -> dict[str, Any]:
     p = float(analysis.probability)  # type: ignore[arg-type]
+    roi = analysis.roi
     metadata = model.metadata.get("metadata", {})
     grid = analysis.grid
     return {
@@ -303,6 +309,7 @@ def predict(
     roi: ROI | str,
     *,
     pixel_spacing_mm: float | None = None,
+    out_dir: str | os.PathLike[str] | None = None,
 ) -> dict[str, Any]:
     """``mammocad predict``: load a model, read an image, predict one lesion.
 
@@ -316,6 +323,11 @@ def predict(
         The lesion's circle in the image's pixels (``"X,Y,R"`` accepted).
     pixel_spacing_mm : float, optional
         For files that do not carry it (``--pixel-spacing``).
+    out_dir : path-like, optional
+        Also write there ``result.json`` (the returned dict), ``seg.dcm`` (the
+        lesion's DICOM Segmentation on the source grid) and ``sr.dcm`` (its TID
+        1500 Structured Report: probability and the model's features); needs a
+        DICOM image.
 
     Returns
     -------
@@ -327,11 +339,24 @@ def predict(
     PixelSpacingError
         Before the image is decoded, if neither the file nor ``pixel_spacing_mm``
         gives the spacing.
+    ImageReadError
+        With ``out_dir``, before any work, if ``image`` is not a DICOM file.
+    ExportError
+        With ``out_dir``, if it is a file, or nothing was segmented (then
+        nothing is written).
     """
+    header = None
+    if out_dir is not None:  # a PNG, or a file where the folder should be, fails before any work
+        header = read_dicom_header(image)
+        output_folder(out_dir)
     region = roi if isinstance(roi, ROI) else ROI.parse(roi)
     trained = load_model(model_dir)
     mg = read_image(image, option_mm=pixel_spacing_mm)
-    return dict(predict_lesion(trained, mg, region.check_size(mg.shape)), image=str(image))
+    analysis = analyse_lesion(mg, region.check_size(mg.shape), model=trained)
+    result = dict(_prediction(trained, analysis), image=str(image))
+    if header is not None and out_dir is not None:
+        write_prediction(header, analysis, result, out_dir)
+    return result
 
 
 def find_candidates(

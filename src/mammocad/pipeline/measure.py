@@ -45,7 +45,7 @@ from mammocad.features.table import (
     validate_feature_table,
     write_feature_table,
 )
-from mammocad.io import ROI, read_mammogram
+from mammocad.io import ROI, read_mammogram, read_mask
 from mammocad.parallel import SchedulerLostError, check_execution, map_completed
 from mammocad.pipeline.lesion import GRID_SIZE, analysis_grid, measure_on_grid
 from mammocad.pipeline.spacing import resolve_pixel_spacing
@@ -161,6 +161,10 @@ def _inputs_hash(record: Mapping[str, Any], option: float | None) -> str:
 def lesion_roi(record: Mapping[str, Any], image_shape: tuple[int, int]) -> ROI:
     """A lesion's ROI: its ``x``, ``y``, ``radius``, else the circle around its mask.
 
+    The mask (``mask_path``) is an image whose non-zero pixels are the lesion, or
+    a DICOM Segmentation of the image (the union of its segments;
+    :func:`mammocad.io.read_mask`).
+
     Parameters
     ----------
     record : mapping
@@ -182,7 +186,7 @@ def lesion_roi(record: Mapping[str, Any], image_shape: tuple[int, int]) -> ROI:
     mask_path = str(record.get("mask_path") or "")
     if not mask_path:
         raise FeatureError("no ROI (x, y, radius) and no mask_path to derive one from")
-    mask = read_mammogram(mask_path).pixels > 0
+    mask = read_mask(mask_path)
     if mask.shape != image_shape:
         raise FeatureError(
             f"mask {mask_path} is {mask.shape[1]}x{mask.shape[0]}, the image is "

@@ -5,7 +5,8 @@ ROI, or at the best automatic candidates when no ROI is given (searched only in
 the breast region: :func:`~mammocad.segment.breast_region`);
 :func:`write_segmentation` writes ``overlay.png``, ``calcifications.png`` (16-bit
 label image), ``mass.png`` (0/255), ``segmentation.json`` and, when automatic,
-``candidates.csv`` atomically; :func:`segment_and_write` is the whole command.
+``candidates.csv`` atomically; :func:`segment_and_write` is the whole command (with
+``dicom=True`` it also writes ``seg.dcm``, a DICOM Segmentation on the source image's grid).
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from typing import Any
 import numpy as np
 
 from mammocad._fileio import atomic_path, atomic_write_text
-from mammocad.errors import SegmentationError
-from mammocad.io import ROI, Mammogram, normalise
+from mammocad.errors import ExportError, SegmentationError
+from mammocad.io import ROI, Mammogram, normalise, read_dicom_header
+from mammocad.pipeline.dicom import dicom_segmentation, output_folder, save_dicom
 from mammocad.pipeline.spacing import read_image
 from mammocad.segment import (
     CalcificationSegmentation,
@@ -267,6 +269,7 @@ def segment_and_write(
     pixel_spacing_mm: float | None = None,
     normalise_image: bool = True,
     view: str | None = None,
+    dicom: bool = False,
 ) -> tuple[MammogramSegmentation, dict[str, Path]]:
     """``mammocad segment``: read an image, segment it, write the overlay, masks and summary.
 
@@ -292,12 +295,23 @@ def segment_and_write(
         ``"CC"`` or ``"MLO"`` for files that do not say (CC: no pectoral muscle
         is searched for; MLO: it is removed where found; not given: it is
         removed where the image clearly shows one).
+    dicom : bool
+        Also write ``seg.dcm``, a DICOM Segmentation on the source image's grid
+        (:func:`~mammocad.pipeline.dicom_segmentation`); needs a DICOM file.
 
     Returns
     -------
     result : MammogramSegmentation
     paths : dict of str to Path
         File role → path written.
+
+    Raises
+    ------
+    ImageReadError
+        With ``dicom``, before any work, if ``image`` is not a DICOM file.
+    ExportError
+        With ``dicom``, if ``out_dir`` is a file or nothing was segmented (then
+        nothing is written).
 
     Examples
     --------
@@ -309,6 +323,12 @@ def segment_and_write(
     >>> result.mass.found, sorted(p.name for p in paths.values())
     (True, ['calcifications.png', 'mass.png', 'overlay.png', 'segmentation.json'])
     """
+    header = None
+    if dicom:
+        if isinstance(image, Mammogram):
+            raise ExportError("DICOM output needs the DICOM file, not an image already read")
+        header = read_dicom_header(image)  # first: a PNG asked for DICOM fails before any work
+        output_folder(out_dir)
     if isinstance(image, Mammogram):
         mg = image
         if mg.pixel_spacing_mm is None and pixel_spacing_mm is not None:
@@ -323,7 +343,17 @@ def segment_and_write(
         mg = normalise(mg)
     region = None if given is None else given.scaled(mg.scale)
     result = segment_mammogram(mg, region, kind=kind)
-    return result, write_segmentation(result, out_dir)
+    seg = None
+    if header is not None:  # built before any file is written: nothing segmented, nothing written
+        masks = {
+            "calcification": None if result.calcifications is None else result.calcifications.labels,
+            "mass": None if result.mass is None else result.mass.mask,
+        }
+        seg = dicom_segmentation(header, mg, masks)
+    paths = write_segmentation(result, out_dir)
+    if seg is not None:
+        paths["seg"] = save_dicom(seg, Path(out_dir) / "seg.dcm")
+    return result, paths
 
 
 def _roi_dict(roi: ROI | None, scale: float) -> dict[str, Any] | None:
