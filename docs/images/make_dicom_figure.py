@@ -2,8 +2,8 @@
 
     MAMMOCAD_DATA=../shared/data python docs/images/make_dicom_figure.py [OUT_DIR]
 
-Writes ``OUT_DIR/seg.dcm`` and ``OUT_DIR/sr.dcm`` for the GE Senographe sample (the
-mammocad export journey), then forgets everything mammocad computed and draws the
+Runs ``mammocad segment IMAGE --roi 1860,1860,110 --out OUT_DIR --dicom`` on the GE
+Senographe sample, then forgets everything mammocad computed and draws the
 picture from the two DICOM files with pydicom and highdicom only: the mammogram's
 stored pixels through its own modality and VOI transforms, and each segment of the
 SEG in the colour the SEG recommends (its CIELab value). Left: the whole image,
@@ -30,18 +30,10 @@ ROI_XYR = "1860,1860,110"  # the best automatic candidate of `mammocad segment`
 
 
 def export(source: Path, out: Path) -> None:
-    """The mammocad side: segment the ROI and write seg.dcm and sr.dcm."""
-    from mammocad.export import make_report, make_segmentation
-    from mammocad.io import ROI, normalise, read_dicom_header, read_mammogram
-    from mammocad.segment import segment_mammogram
+    """The mammocad side: ``mammocad segment SOURCE --roi ROI --out OUT --dicom``."""
+    from mammocad.pipeline import segment_and_write
 
-    header = read_dicom_header(source)
-    analysis = normalise(read_mammogram(source))
-    result = segment_mammogram(analysis, ROI.parse(ROI_XYR).scaled(analysis.scale))
-    masks = {"calcification": result.calcifications.labels > 0, "mass": result.mass.mask}
-    seg = make_segmentation(header, masks, scale=analysis.scale)
-    seg.save_as(out / "seg.dcm", enforce_file_format=True)
-    make_report(header, seg, probability=0.5).save_as(out / "sr.dcm", enforce_file_format=True)
+    segment_and_write(source, out, roi=ROI_XYR, dicom=True)
 
 
 def render(source: Path, seg_path: Path) -> Image.Image:
@@ -105,7 +97,7 @@ def main(argv: list[str]) -> int:
     export(source, out)
     figure = render(source, out / "seg.dcm")
     figure.save(HERE / "dicom_seg_ge.png")
-    print(f"wrote {out / 'seg.dcm'}, {out / 'sr.dcm'} and {HERE / 'dicom_seg_ge.png'}")
+    print(f"wrote {out / 'seg.dcm'} and {HERE / 'dicom_seg_ge.png'}")
     return 0
 
 

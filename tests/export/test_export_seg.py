@@ -84,6 +84,25 @@ def test_read_mask_reads_the_union_of_a_seg_on_the_source_grid(source: Path, tmp
     np.testing.assert_array_equal(read_mask(png), union)  # a plain image mask: non-zero pixels
 
 
+def test_a_source_with_pixel_spacing_gives_a_seg_highdicom_reads_back(tmp_path: Path) -> None:
+    """highdicom 0.28 copies Pixel Spacing into Pixel Measures without Slice Thickness, then cannot
+    read its own SEG; without a frame of reference neither is needed, so they are left out."""
+    path = mammogram_file(tmp_path / "mg.dcm", SHAPE, orientation=["P", "FL"])
+    ds = pydicom.dcmread(path)
+    ds.PixelSpacing = [0.1, 0.1]  # e.g. Hologic writes both Pixel Spacing and Imager Pixel Spacing
+    ds.save_as(path, enforce_file_format=True)
+    masks = _masks()
+    seg = make_segmentation(read_dicom_header(path), masks, scale=SCALE)
+    assert "PixelMeasuresSequence" not in seg.SharedFunctionalGroupsSequence[0]
+    written = _write(seg, tmp_path / "seg.dcm")
+    assert dciodvfy_errors(written) == []
+    assert hd.seg.segread(written).get_source_image_uids()[0][2] == ds.SOPInstanceUID
+    expected = resample_mask(masks["calcification"], SHAPE, SCALE) | resample_mask(
+        masks["mass"], SHAPE, SCALE
+    )
+    np.testing.assert_array_equal(read_mask(written), expected)
+
+
 def test_read_mask_keeps_the_pixel_limit(
     source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

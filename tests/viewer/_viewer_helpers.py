@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 #: Identifiers written into the test DICOMs; no response or log may ever contain them.
 PATIENT_NAME = "Doe^Janet"
 PATIENT_ID = "PID-739215"
+STUDY_UID = "1.2.826.0.1.3680043.8.498.739215"
 
 
 def png_bytes(pixels: np.ndarray) -> bytes:
@@ -21,7 +22,11 @@ def png_bytes(pixels: np.ndarray) -> bytes:
 
 
 def dicom_bytes(pixels: np.ndarray, pixel_spacing_mm: float) -> bytes:
-    """A mammography DICOM (Part 10, with preamble) carrying patient identifiers."""
+    """A mammography DICOM (Part 10, with preamble) carrying patient identifiers.
+
+    It has the study and series UIDs a DICOM SEG and SR reference (the viewer's
+    "Export DICOM").
+    """
     from _hostile import dicom_bytes as encode
     from _hostile import dicom_dataset
 
@@ -33,6 +38,8 @@ def dicom_bytes(pixels: np.ndarray, pixel_spacing_mm: float) -> bytes:
         PatientBirthDate="19610203",
         ImageLaterality="L",
         ViewPosition="CC",
+        StudyInstanceUID=STUDY_UID,
+        SeriesInstanceUID=STUDY_UID + ".1",
     )
     return encode(ds)
 

@@ -105,8 +105,10 @@ def test_dicom_upload_keeps_no_patient_identifiers(client, case, case_dicom, cap
         "pixel_spacing_mm",
         "laterality",
         "view",
+        "dicom",
         "display_url",
     }
+    assert info["dicom"] is True  # its header is kept (in memory) for the DICOM export
     for identifier in IDENTIFIERS:
         assert identifier not in r.text + caplog.text
 

@@ -239,3 +239,60 @@ def test_pick_a_lesion_from_the_mias_table(browser, mias_dir, tmp_path):
         pg.evaluate("document.getElementById('left').scrollTop = 0")
         pg.screenshot(path=str(tmp_path / "viewer-mias.png"))
         _publish(tmp_path / "viewer-mias.png")
+
+
+def _drag_roi(pg, x: float, y: float, radius: float) -> None:
+    """Drag from the centre outwards, as a user places an ROI."""
+    start = pg.evaluate(f"window.mammocadViewer.imageToPage({x}, {y})")
+    edge = pg.evaluate(f"window.mammocadViewer.imageToPage({x + radius}, {y})")
+    pg.mouse.move(start["x"], start["y"])
+    pg.mouse.down()
+    pg.mouse.move(edge["x"], edge["y"], steps=4)
+    pg.mouse.up()
+
+
+def test_export_dicom_downloads_a_seg_and_an_sr(page, case, case_dicom, case_png, tmp_path):
+    """The button shows for a DICOM only; its zip holds a SEG and an SR that highdicom reads back."""
+    import zipfile
+
+    import highdicom as hd
+
+    from mammocad.export import PROBABILITY_CONCEPT
+
+    png = tmp_path / "film.png"
+    png.write_bytes(case_png)
+    page.set_input_files("#file-input", str(png))
+    page.wait_for_function("() => document.getElementById('image-name').textContent === 'film.png'")
+    page.fill("#spacing", str(case.pixel_spacing_mm))
+    page.dispatch_event("#spacing", "change")
+    _drag_roi(page, *case.mass_roi)
+    page.click("#analyse-btn")
+    page.wait_for_function("() => document.getElementById('probability').textContent.includes('%')")
+    assert page.is_visible("#export-png") and not page.is_visible("#export-dicom")  # not for a PNG
+
+    dicom = tmp_path / "study.dcm"
+    dicom.write_bytes(case_dicom)
+    page.set_input_files("#file-input", str(dicom))
+    page.wait_for_function("() => document.getElementById('image-name').textContent === 'study.dcm'")
+    assert not page.is_visible("#export-dicom")  # no result yet
+    _drag_roi(page, *case.mass_roi)
+    page.click("#analyse-btn")
+    page.wait_for_selector("#export-dicom:not([hidden])")
+    probability = page.evaluate("window.mammocadViewer.state.result.probability")
+
+    with page.expect_download() as download:
+        page.click("#export-dicom")
+    assert download.value.suggested_filename == "study-dicom.zip"
+    saved = tmp_path / "study-dicom.zip"
+    download.value.save_as(saved)
+    with zipfile.ZipFile(saved) as archive:
+        assert sorted(archive.namelist()) == ["seg.dcm", "sr.dcm"]
+        archive.extractall(tmp_path / "zip")
+    seg = hd.seg.segread(tmp_path / "zip" / "seg.dcm")
+    assert [s.SegmentLabel for s in seg.SegmentSequence] == ["Microcalcifications", "Mass"]
+    groups = hd.sr.srread(tmp_path / "zip" / "sr.dcm").content.get_planar_roi_measurement_groups()
+    assert [g.get_measurements(name=PROBABILITY_CONCEPT)[0].value for g in groups] == [probability] * 2
+
+    page.evaluate("document.getElementById('message').hidden = true")  # an earlier test's message
+    page.screenshot(path=str(tmp_path / "viewer-dicom-export.png"))
+    _publish(tmp_path / "viewer-dicom-export.png")

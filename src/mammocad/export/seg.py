@@ -207,4 +207,21 @@ def make_segmentation(
         )
     # Without a frame of reference the General Image module needs Patient Orientation (type 2C).
     seg.PatientOrientation = list(orientation)
+    _drop_partial_pixel_measures(seg)
     return seg
+
+
+def _drop_partial_pixel_measures(seg: Dataset) -> None:
+    """Leave out the Pixel Measures that highdicom copies from a source's Pixel Spacing alone.
+
+    Without a frame of reference the standard needs no Slice Thickness there (nor
+    the Pixel Measures at all; dciodvfy agrees), but highdicom 0.28 cannot read a
+    SEG back whose Pixel Measures lack it. The spacing stays the source image's,
+    which the SEG references.
+    """
+    if "FrameOfReferenceUID" in seg:
+        return
+    for group in seg.get("SharedFunctionalGroupsSequence", []):
+        measures = group.get("PixelMeasuresSequence")
+        if measures and "SliceThickness" not in measures[0]:
+            del group.PixelMeasuresSequence

@@ -19,6 +19,7 @@ Everything the command line and the viewer do is one call here:
 viewer: analyse an ROI          :func:`analyse_lesion`, :func:`lesion_overlay`,
                                 :func:`calcification_layer`
 viewer: candidates, model       :func:`find_candidates`, :func:`load_model`
+viewer: Export DICOM            :func:`lesion_dicom`, :func:`dicom_bytes`
 ==============================  ===========================================================
 
 A lesion is segmented once (:func:`measure_on_grid`) on the analysis grid
@@ -52,6 +53,7 @@ from mammocad.pipeline.lesion import (
     lesion_overlay,
     load_model,
     measure_on_grid,
+    model_scenario,
     predict,
     predict_lesion,
 )
@@ -88,6 +90,7 @@ __all__ = [
     "lesion_overlay",
     "calcification_layer",
     "load_model",
+    "model_scenario",
     # a lesion table
     "measure_lesion_table",
     "measurement_settings",

@@ -40,6 +40,7 @@ __all__ = [
     "lesion_overlay",
     "calcification_layer",
     "load_model",
+    "model_scenario",
 ]
 
 #: Side of the analysis grid (the paper's 1024-pixel, 8-bit images).
@@ -270,16 +271,22 @@ def predict_lesion(
     return _prediction(model, analysis)
 
 
+def model_scenario(model: TrainedModel) -> str | None:
+    """The scenario a model was trained for (``calcification``, ``mass``, ``combined``), where recorded."""
+    metadata = model.metadata.get("metadata", {})
+    scenario = metadata.get("scenario") if isinstance(metadata, dict) else None
+    return None if scenario is None else str(scenario)
+
+
 def _prediction(model: TrainedModel, analysis: LesionAnalysis) -> dict[str, Any]:
     p = float(analysis.probability)  # type: ignore[arg-type]
     roi = analysis.roi
-    metadata = model.metadata.get("metadata", {})
     grid = analysis.grid
     return {
         "probability_malignant": p,
         "prediction": "malignant" if p >= 0.5 else "benign",
         "model": model.name,
-        "scenario": metadata.get("scenario") if isinstance(metadata, dict) else None,
+        "scenario": model_scenario(model),
         "roi": {"x": roi.x, "y": roi.y, "radius": roi.radius},
         "pixel_spacing_mm": float(grid.pixel_spacing_mm or 0.0) * float(analysis.scale),  # as given
         "pixel_spacing_source": grid.pixel_spacing_source,

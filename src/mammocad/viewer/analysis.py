@@ -2,7 +2,8 @@
 
 The work is done by :mod:`mammocad.pipeline` (:func:`~mammocad.pipeline.analyse_lesion`,
 :func:`~mammocad.pipeline.find_candidates`, :func:`~mammocad.pipeline.load_model`);
-this module turns its values into what the page needs: JSON-ready dicts and PNGs.
+this module turns its values into what the page needs: JSON-ready dicts, PNGs,
+and the zip of the DICOM SEG and SR (:func:`dicom_zip`).
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ from __future__ import annotations
 import base64
 import io
 import math
+import zipfile
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -23,10 +25,16 @@ from mammocad.pipeline import (
     LesionAnalysis,
     analyse_lesion,
     calcification_layer,
+    dicom_bytes,
+    lesion_dicom,
     lesion_overlay,
     load_model,
+    model_scenario,
 )
 from mammocad.pipeline import find_candidates as pipeline_candidates
+
+if TYPE_CHECKING:
+    from pydicom import Dataset
 
 __all__ = [
     "ModelInfo",
@@ -37,6 +45,7 @@ __all__ = [
     "find_candidates",
     "analyse",
     "overlay_png",
+    "dicom_zip",
     "display_png",
     "analysis_to_dict",
 ]
@@ -205,6 +214,36 @@ def display_png(mammogram: Mammogram) -> bytes:
 def overlay_png(analysis: LesionAnalysis) -> bytes:
     """PNG of :func:`mammocad.pipeline.lesion_overlay` (on the 1024-pixel grid)."""
     return _png(np.asarray(lesion_overlay(analysis), dtype=np.uint8))
+
+
+def dicom_zip(header: Dataset, analysis: LesionAnalysis, *, model: ModelInfo | None) -> bytes:
+    """Zip of the DICOM objects of an analysis: ``seg.dcm`` and, with a model, ``sr.dcm``.
+
+    :func:`mammocad.pipeline.lesion_dicom`: the SEG on the source image's grid and
+    the TID 1500 report of the probability and the model's features (as
+    ``mammocad predict --out`` writes them).
+
+    Parameters
+    ----------
+    header : pydicom.Dataset
+        The source image's header (the analysis was made on that image as read).
+    analysis : LesionAnalysis
+    model : ModelInfo or None
+        The model that gave the analysis its probability.
+
+    Raises
+    ------
+    ExportError
+        If nothing was segmented.
+    """
+    features = None if model is None else model.feature_names
+    scenario = None if model is None else model_scenario(model.estimator)
+    objects = lesion_dicom(header, analysis, features=features, scenario=scenario)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, dataset in objects.items():
+            archive.writestr(name, dicom_bytes(dataset))
+    return buffer.getvalue()
 
 
 def _calcification_layer(analysis: LesionAnalysis) -> dict[str, Any] | None:

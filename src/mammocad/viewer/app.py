@@ -11,24 +11,28 @@ small JSON API:
 ``GET  /api/images/{id}/display.png``       the image as 8-bit greyscale PNG
 ``POST /api/images/{id}/candidates``        automatic lesion candidates
 ``POST /api/images/{id}/analyse``           segment an ROI, features, malignancy probability
-``GET  /api/images/{id}/results/{rid}/…``   ``overlay.png`` and ``result.json`` exports
+``GET  /api/images/{id}/results/{rid}/…``   ``overlay.png`` and ``result.json`` exports;
+                                            ``dicom.zip`` (SEG + SR) of a DICOM image
 ``GET  /api/data``                          images and lesion tables under ``--data``
 ``POST /api/data/table``, ``/api/data/open``  read a table, open an image from ``--data``
 ==========================================  =================================================
 
 Security: requests must name a local host (``Host``: 127.0.0.1, localhost or
 [::1]; 400 otherwise) unless the viewer serves the network; requests that change
-state (every POST) must carry the header ``X-Mammocad-Request: 1``, which the
-page sends and a page elsewhere cannot send without the browser asking first,
-and must not come from another origin (403): a cross-site form or ``text/plain``
-POST is refused. Uploads are limited in size while they stream (413), accepted
+state (every POST) or return patient data (``dicom.zip``) must carry the header
+``X-Mammocad-Request: 1``, which the page sends and a page elsewhere cannot send
+without the browser asking first, and must not come from another origin (403): a
+cross-site form or ``text/plain`` POST, or a link to the zip, is refused. Uploads are limited in size while they stream (413), accepted
 only when their content is an image type mammocad reads (415), checked for their
 pixel count from the header before decoding (422), kept in memory only (an LRU of
 a few images under random ids), and never written where a request can name; data
 paths are confined to the data folder (400/404). Decoding and analyses run in a
 bounded pool (:mod:`mammocad.viewer.workers`): when it is full the answer is 429,
-so that the page and ``/api/status`` stay responsive. Nothing from DICOM headers
-other than pixels, spacing, laterality and view is kept or returned, and the log
+so that the page and ``/api/status`` stay responsive. Of a DICOM image the
+store keeps its header in memory (:mod:`mammocad.viewer.store`) for the DICOM
+export only: no JSON answer carries anything of it beyond spacing, laterality
+and view, the only answer that does is the ``dicom.zip`` download (the SEG and SR
+copy the patient and study context, as the standard requires), and the log
 carries exception types and our own messages only, never a header value.
 """
 
@@ -40,7 +44,7 @@ import math
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from fastapi import FastAPI, HTTPException, Request
@@ -56,6 +60,7 @@ from mammocad.io import ROI, Mammogram, check_pixel_spacing
 from mammocad.viewer.analysis import (
     analyse,
     analysis_to_dict,
+    dicom_zip,
     display_png,
     feature_catalogue,
     find_candidates,
@@ -64,8 +69,18 @@ from mammocad.viewer.analysis import (
 )
 from mammocad.viewer.datadir import DataFolder, DataPathError
 from mammocad.viewer.store import ImageStore, StoredImage
-from mammocad.viewer.uploads import SNIFF_BYTES, UploadError, check_filename, read_upload, require_image_type
+from mammocad.viewer.uploads import (
+    SNIFF_BYTES,
+    UploadError,
+    check_filename,
+    open_upload,
+    require_image_type,
+    source_header,
+)
 from mammocad.viewer.workers import PoolBusy, WorkPool
+
+if TYPE_CHECKING:
+    from pydicom import Dataset
 
 __all__ = ["create_app", "DEFAULT_MAX_UPLOAD_MB", "LOCAL_HOSTS", "SAME_ORIGIN_HEADER"]
 
@@ -295,6 +310,8 @@ def create_app(
         payload["result_id"] = result_id
         base = f"/api/images/{image_id}/results/{result_id}"
         payload["exports"] = {"overlay_png": f"{base}/overlay.png", "result_json": f"{base}/result.json"}
+        if entry.dicom_header is not None:
+            payload["exports"]["dicom_zip"] = f"{base}/dicom.zip"
         return payload
 
     @app.get("/api/images/{image_id}/results/{result_id}/overlay.png")
@@ -306,6 +323,23 @@ def create_app(
             overlay_png(result),
             media_type="image/png",
             headers={"Content-Disposition": f'attachment; filename="{_stem(entry.name)}-overlay.png"'},
+        )
+
+    @app.get("/api/images/{image_id}/results/{result_id}/dicom.zip")
+    @pool.bounded
+    def export_dicom(image_id: str, result_id: str) -> Response:
+        entry = _entry(store, image_id)
+        result, _ = _result(store, entry, result_id)
+        if entry.dicom_header is None:
+            raise HTTPException(
+                status_code=404,
+                detail=f"{entry.name}: not a DICOM image with the identifiers a DICOM SEG and SR must "
+                "reference; DICOM export needs one",
+            )
+        return Response(
+            dicom_zip(entry.dicom_header, result, model=model),
+            media_type="application/zip",
+            headers={"Content-Disposition": f'attachment; filename="{_stem(entry.name)}-dicom.zip"'},
         )
 
     @app.get("/api/images/{image_id}/results/{result_id}/result.json")
@@ -334,12 +368,14 @@ def create_app(
     @app.post("/api/data/open")
     @pool.bounded
     def data_open(body: _DataPathBody) -> dict[str, Any]:
-        mammogram = _data(data).open_image(
+        folder = _data(data)
+        mammogram = folder.open_image(
             body.path,
             pixel_spacing_mm=_spacing(body.pixel_spacing_mm),
             nominal_pixel_spacing_mm=_spacing(body.nominal_pixel_spacing_mm),
         )
-        return _image_info(_store_image(store, body.path, mammogram))
+        header = source_header(folder.resolve(body.path))
+        return _image_info(_store_image(store, body.path, mammogram, header))
 
     return app
 
@@ -352,12 +388,15 @@ def _too_large(name: str, max_bytes: int) -> HTTPException:
     )
 
 
-def _store_image(store: ImageStore, name: str, mammogram: Mammogram) -> StoredImage:
-    return store.add(name, mammogram, display_png(mammogram))
+def _store_image(
+    store: ImageStore, name: str, mammogram: Mammogram, header: Dataset | None = None
+) -> StoredImage:
+    return store.add(name, mammogram, display_png(mammogram), dicom_header=header)
 
 
 def _open_upload(store: ImageStore, data: bytes, name: str) -> StoredImage:
-    return _store_image(store, name, read_upload(data, name))
+    mammogram, header = open_upload(data, name)
+    return _store_image(store, name, mammogram, header)
 
 
 def _spacing(value: float | None) -> float | None:
@@ -375,6 +414,7 @@ def _image_info(entry: StoredImage) -> dict[str, Any]:
         "pixel_spacing_mm": mg.pixel_spacing_mm,
         "laterality": mg.laterality,
         "view": mg.view,
+        "dicom": entry.dicom_header is not None,
         "display_url": f"/api/images/{entry.image_id}/display.png",
     }
 
@@ -445,8 +485,11 @@ _STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 #: Requests that take a place in the work pool (see the ``pool.bounded`` handlers and uploads).
 _HEAVY = re.compile(
     r"^(POST /api/images(/[^/]+/(candidates|analyse))?|POST /api/data/(open|table)|GET /api/data"
-    r"|GET /api/images/[^/]+/results/[^/]+/overlay\.png)$"
+    r"|GET /api/images/[^/]+/results/[^/]+/(overlay\.png|dicom\.zip))$"
 )
+
+#: GET requests whose answer carries patient data: they need the same proof as a POST.
+_PATIENT_DATA = re.compile(r"^/api/images/[^/]+/results/[^/]+/dicom\.zip$")
 
 
 def _host_name(host_header: str) -> str:
@@ -519,7 +562,9 @@ class _Guard:
         host = _host_name(headers.get("host", ""))
         if self.allowed_hosts is not None and host not in self.allowed_hosts:
             return 400, "invalid host name: this viewer answers to local host names only"
-        if scope.get("method", "GET").upper() not in _STATE_CHANGING:
+        if scope.get("method", "GET").upper() not in _STATE_CHANGING and not _PATIENT_DATA.match(
+            str(scope.get("path", ""))
+        ):
             return None
         if headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
             return 403, "cross-site request refused: open the viewer's own page to do this"
@@ -530,8 +575,8 @@ class _Guard:
                 return 403, "cross-origin request refused: open the viewer's own page to do this"
         if headers.get(SAME_ORIGIN_HEADER.lower()) != "1":
             return 403, (
-                f"request refused: state-changing requests need the header '{SAME_ORIGIN_HEADER}: 1' "
-                "(the viewer's page sends it)"
+                f"request refused: requests that change state or return patient data need the header "
+                f"'{SAME_ORIGIN_HEADER}: 1' (the viewer's page sends it)"
             )
         return None
 

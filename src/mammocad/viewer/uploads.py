@@ -4,7 +4,9 @@ An upload is accepted only if its first bytes say it is an image mammocad can
 read (DICOM Part 10 preamble, PNG, JPEG, TIFF or binary/ASCII PGM): the file name
 is shown to the user but never trusted for the type and never used as a path.
 The bytes are read through :func:`mammocad.io.read_mammogram` from a private
-temporary file, and reader errors are re-worded to name the upload.
+temporary file, and reader errors are re-worded to name the upload. For a DICOM
+image, :func:`open_upload` also keeps its header (:func:`source_header`), which
+the DICOM export copies the patient and study context from.
 """
 
 from __future__ import annotations
@@ -13,9 +15,13 @@ import os
 import tempfile
 import unicodedata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mammocad.errors import ImageReadError, MammocadError
-from mammocad.io import Mammogram, read_mammogram
+from mammocad.io import Mammogram, read_dicom_header, read_mammogram
+
+if TYPE_CHECKING:
+    from pydicom import Dataset
 
 __all__ = [
     "UploadError",
@@ -23,6 +29,8 @@ __all__ = [
     "require_image_type",
     "check_filename",
     "read_upload",
+    "open_upload",
+    "source_header",
     "SNIFF_BYTES",
 ]
 
@@ -124,6 +132,19 @@ def check_filename(name: str | None) -> str:
     return name
 
 
+def source_header(path: str | os.PathLike[str]) -> Dataset | None:
+    """The header of a DICOM image that DICOM output can reference, else ``None``.
+
+    :func:`mammocad.io.read_dicom_header`; ``None`` for an image that is not
+    DICOM, or a DICOM lacking the identifiers a SEG or SR must copy (the image
+    can still be viewed and analysed).
+    """
+    try:
+        return read_dicom_header(path)
+    except ImageReadError:
+        return None
+
+
 def read_upload(data: bytes, filename: str) -> Mammogram:
     """Read an uploaded image from its bytes.
 
@@ -148,6 +169,35 @@ def read_upload(data: bytes, filename: str) -> Mammogram:
         If the image is truncated or cannot be decoded; the message names
         ``filename``.
     """
+    return open_upload(data, filename, keep_header=False)[0]
+
+
+def open_upload(data: bytes, filename: str, *, keep_header: bool = True) -> tuple[Mammogram, Dataset | None]:
+    """Read an uploaded image from its bytes, and the header of a DICOM one.
+
+    Parameters
+    ----------
+    data : bytes
+        The whole upload.
+    filename : str
+        Its display name (already checked with :func:`check_filename`).
+    keep_header : bool
+        Read the DICOM header too (:func:`source_header`).
+
+    Returns
+    -------
+    mammogram : Mammogram
+        As :func:`read_upload` gives it.
+    header : pydicom.Dataset or None
+        The DICOM header (every attribute up to Pixel Data, patient and study
+        identifiers included) where the upload is a DICOM image DICOM output
+        can reference; else None.
+
+    Raises
+    ------
+    UploadError, ImageReadError
+        As :func:`read_upload`.
+    """
     if not data:
         raise ImageReadError(f"{filename}: upload is empty")
     suffix = require_image_type(data, filename)
@@ -161,6 +211,7 @@ def read_upload(data: bytes, filename: str) -> Mammogram:
         except ImageReadError as exc:
             # The reader names its (private, temporary) path; the user knows the upload's name.
             raise ImageReadError(str(exc).replace(str(tmp), filename)) from None
+        header = source_header(tmp) if keep_header and suffix == ".dcm" else None
     finally:
         tmp.unlink(missing_ok=True)
-    return mammogram.replace(source=filename)
+    return mammogram.replace(source=filename), header

@@ -45,6 +45,25 @@
     return body;
   }
 
+  // A download whose request needs the page's header (the zip carries patient data, so a
+  // plain link, which any page could point at, is refused): fetched, then saved from a blob.
+  async function download(path, filename) {
+    const response = await fetch(path, { headers: { "X-Mammocad-Request": "1" } });
+    if (!response.ok) {
+      const type = response.headers.get("content-type") || "";
+      const body = type.includes("application/json") ? await response.json() : null;
+      throw new Error(body && body.detail ? body.detail : `${response.status} ${response.statusText}`);
+    }
+    const url = URL.createObjectURL(await response.blob());
+    const link = document.createElement("a");
+    link.href = url;
+    link.download = filename;
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+  }
+
   function postJSON(path, payload) {
     return api(path, {
       method: "POST",
@@ -455,8 +474,14 @@
     $("calc-count").textContent = "—";
     $("mass-area").textContent = "—";
     $("export-png").hidden = true;
+    $("export-dicom").hidden = true;
     $("export-json").hidden = true;
     renderFeatures();
+  }
+
+  // The open image's name without its suffix, safe as a file name (as the server's _stem).
+  function fileStem() {
+    return (state.image.name.replace(/\.[^.]*$/, "") || "mammogram").replace(/[^\w.-]/g, "_");
   }
 
   function showResult(result) {
@@ -476,11 +501,13 @@
     $("probability-note").textContent = note.trim();
     $("calc-count").textContent = String(result.calcifications.count);
     $("mass-area").textContent = result.mass.area_mm2 > 0 ? `${result.mass.area_mm2.toFixed(1)} mm²` : "none";
-    const stem = (state.image.name.replace(/\.[^.]*$/, "") || "mammogram").replace(/[^\w.-]/g, "_");
+    const stem = fileStem();
     const png = $("export-png");
     png.href = result.exports.overlay_png;
     png.download = `${stem}-overlay.png`;
     png.hidden = false;
+    // DICOM inputs only: the server offers the zip where it kept a DICOM header to reference.
+    $("export-dicom").hidden = !result.exports.dicom_zip;
     const json = $("export-json");
     json.href = result.exports.result_json;
     json.download = `${stem}-result.json`;
@@ -587,6 +614,11 @@
   for (const id of ["roi-x", "roi-y", "roi-r"]) $(id).addEventListener("change", roiFromFields);
   $("candidates-btn").addEventListener("click", findCandidates);
   $("analyse-btn").addEventListener("click", analyseRoi);
+  $("export-dicom").addEventListener("click", () => {
+    const result = state.result;
+    if (!result || !result.exports.dicom_zip) return;
+    busy(() => download(result.exports.dicom_zip, `${fileStem()}-dicom.zip`));
+  });
   for (const id of ["show-roi", "show-calc", "show-mass", "show-cand"]) $(id).addEventListener("change", draw);
   $("feature-filter").addEventListener("input", renderFeatures);
   new ResizeObserver(() => { resizeCanvas(); }).observe($("stage"));
