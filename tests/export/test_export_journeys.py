@@ -121,6 +121,21 @@ def test_non_dicom_input_asked_for_dicom_output_fails_in_one_line(
     assert not out.exists()
 
 
+@pytest.mark.parametrize("suffix", [".pgm", ".tif"])
+def test_pgm_and_tiff_asked_for_dicom_output_fail_in_one_line(
+    case: dict[str, object], tmp_path: Path, model_dir: Path, suffix: str
+) -> None:
+    image = tmp_path / f"film{suffix}"
+    Image.open(case["png"]).save(image)  # type: ignore[arg-type]
+    roi = ["--roi", str(case["roi"]), "--pixel-spacing", "0.1"]
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["segment", str(image), *roi, "--out", str(out), "--dicom"])
+    _one_error_line(result, f"film{suffix}: not a DICOM file", "needs a DICOM image")
+    result = runner.invoke(app, ["predict", str(model_dir), str(image), *roi, "--out", str(out)])
+    _one_error_line(result, f"film{suffix}: not a DICOM file", "needs a DICOM image")
+    assert not out.exists()
+
+
 def test_predict_out_writes_result_seg_and_sr(
     case: dict[str, object], tmp_path: Path, model_dir: Path
 ) -> None:
