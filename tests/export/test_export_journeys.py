@@ -167,10 +167,18 @@ def test_a_seg_serves_as_a_lesions_mask_path(case: dict[str, object], tmp_path: 
         app, ["segment", str(case["dcm"]), "--roi", str(case["roi"]), "--out", str(out), "--dicom", "-q"]
     )
     assert made.exit_code == 0, made.output
-    x, y, r = roi_from_mask(read_mask(out / "seg.dcm"))
+    # The same union as a plain mask image, made from the PNG masks `segment` wrote next to the SEG.
+    scale = json.loads((out / "segmentation.json").read_text())["scale"]
+    shape = tuple(case["shape"])  # type: ignore[arg-type]
+    union = resample_mask(np.asarray(Image.open(out / "calcifications.png")) > 0, shape, scale)
+    union |= resample_mask(np.asarray(Image.open(out / "mass.png")) > 0, shape, scale)
+    Image.fromarray(union.astype(np.uint8) * 255).save(tmp_path / "union.png")
+    assert roi_from_mask(read_mask(out / "seg.dcm")) == roi_from_mask(union)
+    # No ROI in either row: both are the circle around the mask, at full precision (a table
+    # holds 7 decimals, and the mass contour moves with the radius's last digits).
     rows = [
         {"lesion_id": "from-seg", "mask_path": str(out / "seg.dcm"), "x": "", "y": "", "radius": ""},
-        {"lesion_id": "from-roi", "mask_path": "", "x": repr(x), "y": repr(y), "radius": repr(r)},
+        {"lesion_id": "from-png", "mask_path": str(tmp_path / "union.png"), "x": "", "y": "", "radius": ""},
     ]
     table = tmp_path / "lesions.csv"
     with table.open("w", newline="") as fh:
@@ -193,9 +201,10 @@ def test_a_seg_serves_as_a_lesions_mask_path(case: dict[str, object], tmp_path: 
     )
     assert measured.exit_code == 0, measured.output
     features = pd.read_csv(tmp_path / "f.csv").set_index("lesion_id")
-    assert set(features.index) == {"from-seg", "from-roi"}
+    assert set(features.index) == {"from-seg", "from-png"}
     numbers = features.select_dtypes("number").drop(columns=["label"], errors="ignore")
-    pd.testing.assert_series_equal(numbers.loc["from-seg"], numbers.loc["from-roi"], check_names=False)
+    assert numbers.loc["from-seg", "mass_area_mm2"] > 0
+    pd.testing.assert_series_equal(numbers.loc["from-seg"], numbers.loc["from-png"], check_names=False)
 
 
 def _real_dicom(which: str, data_root: Path | None) -> Path:
@@ -212,7 +221,7 @@ def _real_dicom(which: str, data_root: Path | None) -> Path:
 # (source, ROI in source pixels, --pixel-spacing for a film that carries none, source grid)
 REAL = [
     pytest.param("ge", "1860,1860,110", None, (3062, 2394), marks=pytest.mark.realdata, id="ge-senographe"),
-    pytest.param("cbis", "1300,2300,200", "0.05", (4736, 2624), id="cbis-ddsm-film"),
+    pytest.param("cbis", "360,3113,200", "0.05", (4736, 2624), id="cbis-ddsm-film"),  # inside the breast
 ]
 
 
