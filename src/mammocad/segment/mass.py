@@ -48,24 +48,28 @@ __all__ = ["MassSegmentation", "segment_mass", "MASS_METHODS", "mask_contour"]
 
 MASS_METHODS = ("polar", "region", "chan_vese", "geodesic")
 # Tuning constants, chosen on synthetic cases other than the benchmark's (see
-# docs/segmentation.md): the fraction of the seed-threshold gap added to the
-# threshold at the far edge of the margin ("region"); the opening radius and the
-# largest smoothing, as fractions of the ROI radius; and for "polar" the weight of
-# each ray's own edge score against the all-ray average, the largest boundary
-# radius and the largest radius change between neighbouring rays (fractions of
-# the ROI radius), the width of the outside band (fraction of the radius), the
-# largest smoothing (fraction of the ROI radius), the weight of the penalty on the
-# boundary radius (in units of the best all-ray step, per ROI radius) and the
-# number of rays.
+# docs/segmentation.md and docs/margins.md): the fraction of the seed-threshold gap
+# added to the threshold at the far edge of the margin ("region"); the opening
+# radius and the largest smoothing, as fractions of the ROI radius. For "polar": the
+# weight of each ray's own score against the all-ray average; the largest radius
+# change between neighbouring rays and the width of the outside band of the region
+# step (fractions of the radius); the half-width of the local edge step (fraction
+# of the ROI radius) and the weight of the region step beside it; the largest
+# smoothing (fraction of the ROI radius); the weight of the mild penalty on the
+# boundary radius (in units of the best all-ray step, per ROI radius); the weight
+# of the soft prior past the ROI circle (same units, per squared fraction of the
+# radius past it); and the number of rays.
 _LEAK_PENALTY = 1.0
 _OPEN_FRACTION = 0.15
 _SIGMA_FRACTION = 0.1
-_POLAR_LOCAL = 0.9
-_POLAR_MAX = 0.9
+_POLAR_LOCAL = 1.0
 _POLAR_STEP = 0.03
 _POLAR_BAND = 0.3
+_POLAR_EDGE = 0.1
+_POLAR_REGION = 0.5
 _POLAR_SIGMA_FRACTION = 0.05
 _POLAR_SIZE = 0.4
+_POLAR_OUTSIDE = 30.0
 _POLAR_ANGLES = 72
 
 
@@ -287,12 +291,16 @@ def _component_at_seed(
 def _polar_region(
     smooth: np.ndarray, cy: float, cx: float, radius: float, reach: float, n_angles: int | None = None
 ) -> np.ndarray:
-    """Star-shaped region around (cy, cx) whose outline maximises the inside-outside step.
+    """Star-shaped region around (cy, cx) whose outline follows the strongest border.
 
-    Rays are cast from the seed; along each, every candidate boundary radius is scored
-    by the mean grey level inside it minus the mean just outside it (a band 30 % as
-    wide), and dynamic programming picks one radius per ray, maximising the total
-    score while neighbouring rays differ by only a few percent of the ROI radius.
+    Rays are cast from the seed out to ``reach``; along each, every candidate boundary
+    radius ``r`` is scored by the local edge step (the mean grey level over
+    ``[r - w, r)`` minus the mean over ``[r, r + w)``, ``w`` a tenth of the ROI
+    radius) plus half the region step (the mean over the disc sector inside ``r``
+    minus the mean over a band 30 % wider). The ROI circle enters only as a soft
+    prior: a penalty growing with the square of the distance past it, which a strong
+    border outweighs. Dynamic programming picks one radius per ray, maximising the
+    total score while neighbouring rays differ by only a few percent of the radius.
     """
     from scipy import ndimage as ndi
     from skimage.draw import polygon
@@ -305,31 +313,36 @@ def _polar_region(
     rr = cy + rho[None, :] * np.sin(theta)[:, None]
     cc = cx + rho[None, :] * np.cos(theta)[:, None]
     rays = ndi.map_coordinates(smooth, [rr.ravel(), cc.ravel()], order=1, mode="nearest").reshape(rr.shape)
+    zero = np.zeros((n_angles, 1))
     # Area-weighted (ρ dρ) sums, so that ray means are the means over disc sectors.
     weight = rho + 0.5 * dr
-    csum = np.concatenate([np.zeros((n_angles, 1)), np.cumsum(rays * weight, axis=1)], axis=1)
+    csum = np.concatenate([zero, np.cumsum(rays * weight, axis=1)], axis=1)
     wsum = np.concatenate([[0.0], np.cumsum(weight)])
+    plain = np.concatenate([zero, np.cumsum(rays, axis=1)], axis=1)
     j = np.arange(n_r)
     j_min = max(2, int(round(0.15 * radius / dr)))
-    j_max = min(n_r - 2, int(_POLAR_MAX * radius / dr))
+    j_max = min(n_r - 2, int(reach / dr))
     score = np.full((n_angles, n_r), -np.inf)
     cand = j[(j >= j_min) & (j <= j_max)]
     if cand.size == 0:
         return np.zeros(smooth.shape, dtype=bool)
     width = np.maximum(2, np.round(_POLAR_BAND * cand)).astype(int)
     end = np.minimum(cand + width, n_r)
-    inner = csum[:, cand] / wsum[cand]
-    outer = (csum[:, end] - csum[:, cand]) / (wsum[end] - wsum[cand])
-    local = inner - outer
-    # Blend each ray's own step with the average step over all rays at the same
-    # radius: rays alone are noisy on textured tissue, the average alone is a disc.
+    region_step = csum[:, cand] / wsum[cand] - (csum[:, end] - csum[:, cand]) / (wsum[end] - wsum[cand])
+    half = max(2, int(round(_POLAR_EDGE * radius / dr)))
+    lo, hi = np.maximum(cand - half, 0), np.minimum(cand + half, n_r)
+    edge_step = (plain[:, cand] - plain[:, lo]) / (cand - lo) - (plain[:, hi] - plain[:, cand]) / (hi - cand)
+    local = edge_step + _POLAR_REGION * region_step
+    # Blend each ray's own step with the average step over all rays at the same radius.
     score[:, cand] = _POLAR_LOCAL * local + (1.0 - _POLAR_LOCAL) * local.mean(axis=0, keepdims=True)
-    raw = score.copy()
-    # A mild penalty on the boundary radius: on textured tissue the step score is
-    # flat past the mass, and the smaller of two near-equal outlines is the mass.
-    if _POLAR_SIZE > 0:
-        scale = max(float(local.mean(axis=0).max()), 0.0)
-        score[:, cand] -= _POLAR_SIZE * scale * (cand * dr / radius)[None, :]
+    inside_step = np.full((n_angles, n_r), -np.inf)
+    inside_step[:, cand] = region_step
+    # A mild penalty on the boundary radius (on textured tissue the step score is flat
+    # past the mass, and the smaller of two near-equal outlines is the mass), and the
+    # soft prior past the ROI circle.
+    scale = max(float(local.mean(axis=0).max()), 0.0)
+    frac = cand * dr / radius
+    score[:, cand] -= scale * (_POLAR_SIZE * frac + _POLAR_OUTSIDE * np.maximum(frac - 1.0, 0.0) ** 2)[None, :]
     # Circular dynamic programming: three laps, keep the middle one.
     step = max(1, int(round(_POLAR_STEP * radius / dr)))
     laps = np.concatenate([score, score, score], axis=0)
@@ -354,7 +367,7 @@ def _polar_region(
     for k in range(laps.shape[0] - 1, 0, -1):
         path[k - 1] = back[k, path[k]]
     radii = path[n_angles : 2 * n_angles].astype(float)
-    if float(np.mean(raw[np.arange(n_angles), radii.astype(int)])) <= 0:
+    if float(np.mean(inside_step[np.arange(n_angles), radii.astype(int)])) <= 0:
         return np.zeros(smooth.shape, dtype=bool)  # no brighter region around the seed
     radii = radii * dr
     pr, pc = polygon(cy + radii * np.sin(theta), cx + radii * np.cos(theta), shape=smooth.shape)
