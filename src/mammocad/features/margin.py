@@ -88,7 +88,7 @@ _GRID_PER_R = 12
 # number of angular sectors (Karssemeijer & te Brake 1996 use 24).
 _BAND_FROM = 4.0
 _BAND_TO = 16.0
-_TARGET = 6.0
+_TARGET = 12.0
 _LINE_SIGMAS = (1.0, 2.0)
 _SECTORS = 24
 # Radial gradient index and contrast: half-width of the band along the contour; the

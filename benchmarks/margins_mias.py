@@ -1,0 +1,163 @@
+"""Margin features on mini-MIAS: issue 14's protocol on the real masses, and the combined scenario.
+
+Every mini-MIAS lesion with coordinates is read, segmented in its annotated ROI and
+measured: the paper's 41 features (``extract_lesion_features``) and the margin
+features (:mod:`mammocad.features.margin`) of the segmented mass. Then, with the
+protocol of ``margins_protocol.py`` (patient-grouped stratified 5-fold CV × 10;
+SVM, KNN8, LDA, logistic regression, and ``hgb`` where available; AUC with a
+patient-bootstrap 95 % CI):
+
+- **masses** (the 58 CIRC/SPIC/MISC rows), benign vs malignant, with the paper's 26
+  mass features, the margin features alone, and both (the extended mass scenario);
+  for scale, the radiologists' own margin class in Info.txt (CIRC = 0, SPIC/MISC = 1)
+  as a score;
+- the same feature sets against the radiologists' margin class (do the features see
+  what the radiologists saw?);
+- **combined** (every lesion), benign vs malignant: the paper's 41 features against
+  the extended set (41 + margin features).
+
+Also each margin feature's own AUC (both targets) and the share of segmented mass
+contours lying where the old 90 %-of-radius cap was (0.87-0.93 × the ROI radius).
+
+    MAMMOCAD_DATA=/work/shared/data OMP_NUM_THREADS=1 python benchmarks/margins_mias.py
+
+Writes benchmarks/results/margins_mias.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from margins_protocol import available_models, bootstrap_auc_ci, cross_validated, single_feature_aucs  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def measure(data: Path) -> tuple[pd.DataFrame, float]:
+    """One row per lesion: ids, label, margin class, the 41 features, the margin features."""
+    from mammocad.datasets import load_mias
+    from mammocad.features import FEATURE_NAMES, extract_lesion_features
+    from mammocad.features.margin import margin_features
+    from mammocad.io import ROI, read_mammogram
+    from mammocad.segment import segment_mass
+
+    lesions = load_mias(data / "mias", with_roi=True)
+    rows = []
+    on_old_cap = []
+    for _, r in lesions.iterrows():
+        mg = read_mammogram(r.image_path, pixel_spacing_mm=r.pixel_spacing_mm)
+        roi = ROI(r.x, r.y, r.radius)
+        row = {
+            "lesion_id": r.lesion_id,
+            "patient_id": r.patient_id,
+            "abnormality": r.abnormality,
+            "mias_class": r.mias_class,
+            "label": int(r.pathology == "malignant"),
+            "margin_class": int(r.mias_class in ("SPIC", "MISC")),
+        }
+        features = extract_lesion_features(mg, roi)
+        row.update({name: features[name] for name in FEATURE_NAMES})
+        seg = segment_mass(mg.pixels, roi, pixel_spacing_mm=r.pixel_spacing_mm)
+        row.update(margin_features(mg.pixels, seg.mask, pixel_spacing_mm=r.pixel_spacing_mm))
+        if r.abnormality == "mass" and seg.found:
+            d = np.hypot(seg.contour[:, 0] - r.y, seg.contour[:, 1] - r.x) / r.radius
+            on_old_cap.append(float(np.mean(np.abs(d - 0.9) <= 0.03)))
+        rows.append(row)
+    return pd.DataFrame(rows), float(np.mean(on_old_cap))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", default=os.environ.get("MAMMOCAD_DATA", "/work/shared/data"))
+    parser.add_argument("--repeats", type=int, default=10)
+    args = parser.parse_args()
+
+    from mammocad._fileio import atomic_write_text
+    from mammocad.features import FEATURE_NAMES, MASS_FEATURES
+    from mammocad.features.margin import MARGIN_FEATURES
+
+    start = time.perf_counter()
+    table, on_old_cap = measure(Path(args.data))
+    elapsed = time.perf_counter() - start
+    models = available_models()
+    masses = table[table["abnormality"] == "mass"].reset_index(drop=True)
+    groups = masses["patient_id"].to_numpy()
+    sets = {
+        "paper_mass_26": list(MASS_FEATURES),
+        f"margin_{len(MARGIN_FEATURES)}": list(MARGIN_FEATURES),
+        f"extended_mass_{len(MASS_FEATURES) + len(MARGIN_FEATURES)}": list(MASS_FEATURES) + list(MARGIN_FEATURES),
+    }
+    results: dict[str, object] = {}
+    for target in ("label", "margin_class"):
+        y = masses[target].to_numpy()
+        block: dict[str, object] = {}
+        for set_name, columns in sets.items():
+            X = masses[columns].to_numpy(dtype=float)
+            block[set_name] = {m: cross_validated(X, y, groups, m, repeats=args.repeats) for m in models}
+        block["single_margin_features"] = single_feature_aucs(masses, MARGIN_FEATURES, y, groups)
+        results[f"masses_{target}"] = block
+    y = masses["label"].to_numpy()
+    radiologists = masses["margin_class"].to_numpy(dtype=float)
+    lo, hi = bootstrap_auc_ci(y, radiologists, groups)
+    from sklearn.metrics import roc_auc_score
+
+    results["masses_label"]["radiologists_margin_class"] = {  # type: ignore[index]
+        "auc": round(float(roc_auc_score(y, radiologists)), 4),
+        "ci95": [round(lo, 4), round(hi, 4)],
+    }
+    # The combined scenario: every lesion, the paper's 41 against 41 + margin features.
+    y_all = table["label"].to_numpy()
+    g_all = table["patient_id"].to_numpy()
+    combined = {}
+    for set_name, columns in (
+        ("paper_41", list(FEATURE_NAMES)),
+        (f"extended_{len(FEATURE_NAMES) + len(MARGIN_FEATURES)}", list(FEATURE_NAMES) + list(MARGIN_FEATURES)),
+    ):
+        X = table[columns].to_numpy(dtype=float)
+        combined[set_name] = {m: cross_validated(X, y_all, g_all, m, repeats=args.repeats) for m in models}
+    results["combined_label"] = combined
+
+    report = {
+        "benchmark": "margins_mias",
+        "command": "MAMMOCAD_DATA=/work/shared/data OMP_NUM_THREADS=1 python benchmarks/margins_mias.py",
+        "protocol": "patient-grouped stratified 5-fold CV x %d; AUC = mean over repeats; ci95 = patient "
+        "bootstrap of the repeat-averaged out-of-fold score" % args.repeats,
+        "n_lesions": int(len(table)),
+        "n_masses": int(len(masses)),
+        "n_masses_malignant": int(masses["label"].sum()),
+        "n_masses_spic_or_misc": int(masses["margin_class"].sum()),
+        "mass_contour_share_on_old_cap": round(on_old_cap, 4),
+        "models": models,
+        "results": results,
+        "measure_seconds": round(elapsed, 1),
+        "python": sys.version.split()[0],
+        "machine": platform.machine(),
+    }
+    path = ROOT / "benchmarks" / "results" / "margins_mias.json"
+    atomic_write_text(path, json.dumps(report, indent=2) + "\n")
+    for key in ("masses_label", "masses_margin_class", "combined_label"):
+        print(key)
+        for set_name, per_model in results[key].items():  # type: ignore[union-attr]
+            if set_name == "single_margin_features":
+                continue
+            if "auc" in per_model:
+                print(f"  {set_name:28s} AUC {per_model['auc']:.3f} {per_model['ci95']}")
+                continue
+            cells = "  ".join(f"{m} {v['auc']:.3f} [{v['ci95'][0]:.2f}, {v['ci95'][1]:.2f}]" for m, v in per_model.items())
+            print(f"  {set_name:28s} {cells}")
+    print(f"contour share on the old cap: {on_old_cap:.3f}; wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,109 @@
+"""The evaluation protocol shared by the margin benchmarks (imported, not run).
+
+Issue 14's protocol: patient-grouped, stratified 5-fold cross-validation repeated 10
+times (``StratifiedGroupKFold``, one shuffle seed per repeat) for each model of
+:func:`mammocad.models.make_model` with its default parameters (SVM, KNN with 8
+neighbours, LDA, logistic regression; ``hgb`` where the installed mammocad has it).
+Per repeat the out-of-fold probabilities give one ROC AUC; the reported AUC is the
+mean over the repeats, with
+
+- ``repeat_sd``: the standard deviation over the repeats (the split's noise), and
+- ``ci95``: a 95 % percentile interval from 2000 bootstrap resamples of the
+  *patients* (all lesions of a drawn patient come along) of the repeat-averaged
+  out-of-fold score (the sample's noise, the larger of the two).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+
+MODELS = ("svm", "knn", "lda", "logreg", "hgb")
+
+
+def available_models(wanted: Sequence[str] = MODELS) -> list[str]:
+    """The models of ``wanted`` that this mammocad can build."""
+    from mammocad.models import MODEL_NAMES
+
+    return [m for m in wanted if m in MODEL_NAMES]
+
+
+def auc(y: np.ndarray, score: np.ndarray) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(y, score))
+
+
+def bootstrap_auc_ci(
+    y: np.ndarray, score: np.ndarray, groups: np.ndarray, *, n: int = 2000, seed: int = 0
+) -> tuple[float, float]:
+    """95 % percentile interval of the AUC over resamples of whole groups (patients)."""
+    from scipy.stats import rankdata
+
+    rng = np.random.default_rng(seed)
+    uniq, inverse = np.unique(groups, return_inverse=True)
+    members = [np.flatnonzero(inverse == g) for g in range(len(uniq))]
+    values = []
+    for _ in range(n):
+        pick = rng.integers(0, len(uniq), len(uniq))
+        idx = np.concatenate([members[g] for g in pick])
+        yb, sb = y[idx], score[idx]
+        pos = int(yb.sum())
+        neg = len(yb) - pos
+        if pos == 0 or neg == 0:
+            continue
+        ranks = rankdata(sb)
+        values.append((ranks[yb == 1].sum() - pos * (pos + 1) / 2.0) / (pos * neg))
+    lo, hi = np.percentile(values, [2.5, 97.5])
+    return float(lo), float(hi)
+
+
+def cross_validated(
+    X: np.ndarray,
+    y: np.ndarray,
+    groups: np.ndarray,
+    model: str,
+    *,
+    repeats: int = 10,
+    folds: int = 5,
+) -> dict[str, object]:
+    """Issue 14's protocol for one model on one feature matrix; see the module docstring."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    from mammocad.models import make_model
+
+    y = np.asarray(y, dtype=int)
+    per_repeat = []
+    mean_score = np.zeros(len(y))
+    for rep in range(repeats):
+        cv = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=rep)
+        score = np.zeros(len(y))
+        for train, test in cv.split(X, y, groups):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # collinear features (LDA), convergence
+                fitted = make_model(model, random_state=rep).fit(X[train], y[train])
+                score[test] = fitted.predict_proba(X[test])[:, 1]
+        per_repeat.append(auc(y, score))
+        mean_score += score / repeats
+    lo, hi = bootstrap_auc_ci(y, mean_score, np.asarray(groups))
+    return {
+        "auc": round(float(np.mean(per_repeat)), 4),
+        "repeat_sd": round(float(np.std(per_repeat)), 4),
+        "ci95": [round(lo, 4), round(hi, 4)],
+        "auc_of_mean_score": round(auc(y, mean_score), 4),
+    }
+
+
+def single_feature_aucs(table, columns: Sequence[str], y: np.ndarray, groups: np.ndarray) -> dict[str, dict]:
+    """AUC of each raw feature value (> 0.5: larger in the positive class), with its CI."""
+    out = {}
+    for name in columns:
+        x = table[name].to_numpy(dtype=float)
+        if np.ptp(x) == 0:
+            out[name] = {"auc": 0.5, "ci95": [0.5, 0.5]}
+            continue
+        lo, hi = bootstrap_auc_ci(y, x, groups)
+        out[name] = {"auc": round(auc(y, x), 4), "ci95": [round(lo, 4), round(hi, 4)]}
+    return out
