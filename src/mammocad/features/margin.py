@@ -86,11 +86,13 @@ _GRID_PER_R = 12
 # Line convergence: the band around the mass, the radius of the target disc about
 # the centre that a line must cross, the scales of the line detector and the
 # number of angular sectors (Karssemeijer & te Brake 1996 use 24).
-_BAND_FROM = 4.0
+_BAND_FROM = 2.0
 _BAND_TO = 16.0
-_TARGET = 12.0
+_TARGET = 6.0
 _LINE_SIGMAS = (1.0, 2.0)
 _SECTORS = 24
+_WEIGHTED = False
+_STRONG = 0.0
 # Radial gradient index and contrast: half-width of the band along the contour; the
 # gradient's scale.
 _EDGE_BAND = 3.0
@@ -285,17 +287,21 @@ def _convergence(ctx: _Context) -> tuple[float, float]:
     band = (ctx.outer > _BAND_FROM) & (ctx.outer <= _BAND_TO) & (strength > 0)
     if not band.any():
         return 0.0, 0.0
+    if _STRONG > 0:
+        cut = np.quantile(strength[band], _STRONG)
+        band &= strength >= cut
     vr, vc, dist = _offsets(ctx, band)
     theta = angle[band]
+    w = strength[band] if _WEIGHTED else np.ones(theta.shape)
     # The line through the point crosses the target disc when |v × u| <= target;
     # with a random orientation that happens with probability (2/π)·asin(target/|v|).
     hit = np.abs(vr * np.sin(theta) - vc * np.cos(theta)) <= _TARGET
     p = (2.0 / math.pi) * np.arcsin(np.minimum(1.0, _TARGET / np.maximum(dist, 1e-12)))
-    var = float((p * (1.0 - p)).sum())
-    f1 = float((hit.sum() - p.sum()) / math.sqrt(var)) if var > 0 else 0.0
+    var = float((w * w * p * (1.0 - p)).sum())
+    f1 = float((w * (hit - p)).sum() / math.sqrt(var)) if var > 0 else 0.0
     sector = (np.floor((np.arctan2(vr, vc) / (2 * math.pi) + 0.5) * _SECTORS).astype(np.int64)) % _SECTORS
-    n_hit = np.bincount(sector, weights=hit.astype(np.float64), minlength=_SECTORS)
-    n_exp = np.bincount(sector, weights=p, minlength=_SECTORS)
+    n_hit = np.bincount(sector, weights=w * hit, minlength=_SECTORS)
+    n_exp = np.bincount(sector, weights=w * p, minlength=_SECTORS)
     occupied = np.bincount(sector, minlength=_SECTORS) > 0
     k = int(occupied.sum())
     above = int(np.count_nonzero((n_hit > n_exp) & occupied))
