@@ -126,7 +126,7 @@ class _Context:
 
     image: np.ndarray  # (m, m) grey values on the grid
     mask: np.ndarray  # (m, m) bool
-    half: int  # grid index of the centroid on both axes
+    centre: tuple[int, int]  # grid index (row, col) of the centroid
     inner: np.ndarray  # distance to the outside, inside the mask (grid steps)
     outer: np.ndarray  # distance to the mask, outside it
     outline: _Outline | None
@@ -141,6 +141,40 @@ def _check(image: np.ndarray, mask: np.ndarray, pixel_spacing_mm: float) -> tupl
             raise FeatureError(f"mask must be boolean (or 0/1), got dtype {mask.dtype}")
         mask = mask.astype(bool)
     return image, mask
+
+
+def _lattice(a: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Bilinear values of ``a`` at every ``(rows[i], cols[j])`` (a lattice: separable)."""
+    r = np.clip(rows, 0.0, a.shape[0] - 1.0)
+    c = np.clip(cols, 0.0, a.shape[1] - 1.0)
+    i0 = np.minimum(r.astype(np.intp), a.shape[0] - 2)
+    j0 = np.minimum(c.astype(np.intp), a.shape[1] - 2)
+    fr = (r - i0)[:, None]
+    fc = (c - j0)[None, :]
+    tmp = a[i0] * (1.0 - fr) + a[i0 + 1] * fr
+    return tmp[:, j0] * (1.0 - fc) + tmp[:, j0 + 1] * fc
+
+
+def _box_means(values: np.ndarray, rows: np.ndarray, cols: np.ndarray, half_width: float) -> np.ndarray:
+    """Mean of the pixel-constant image ``values`` over the square of half-width
+    ``half_width`` (pixels) centred on every lattice point ``(rows[i], cols[j])``.
+
+    Exact area weighting through the summed-area table, which is bilinear between
+    pixel corners; a half-width of 0.5 is bilinear interpolation of the pixels.
+    """
+    # Integer images sum exactly (and faster) in int64.
+    dtype = np.int64 if values.dtype.kind in "biu" else np.float64
+    sat = np.zeros((values.shape[0] + 1, values.shape[1] + 1), dtype=dtype)
+    sat[1:, 1:] = np.cumsum(np.cumsum(values, axis=0, dtype=dtype), axis=1)
+    # Pixel k covers [k - 0.5, k + 0.5]: the integral up to coordinate t is sat at t + 0.5.
+    n, k = rows.size, cols.size
+    corners = _lattice(
+        sat,
+        np.concatenate([rows - half_width, rows + half_width]) + 0.5,
+        np.concatenate([cols - half_width, cols + half_width]) + 0.5,
+    )
+    total = corners[n:, k:] - corners[:n, k:] - corners[n:, :k] + corners[:n, :k]
+    return total / (4.0 * half_width * half_width)
 
 
 def _context(image: np.ndarray, mask: np.ndarray) -> _Context | None:
@@ -158,36 +192,38 @@ def _context(image: np.ndarray, mask: np.ndarray) -> _Context | None:
     cy = float(row_count @ np.arange(rs.start, rs.stop)) / area
     cx = float(col_count @ np.arange(cs.start, cs.stop)) / area
     step = math.sqrt(area / math.pi) / _GRID_PER_R  # pixels per grid step
-    # The bounding box's farthest corner bounds the mass's reach from its centre.
-    reach = math.hypot(max(cy - rs.start, rs.stop - 1 - cy), max(cx - cs.start, cs.stop - 1 - cx)) + 0.5
-    half = int(math.ceil(reach / step + _BAND_TO + 4 * max(_LINE_SIGMAS) + 1))
-    offsets = np.arange(-half, half + 1) * step
-    width = 1
-    if step >= 3.0:  # reduce with a centred (odd) box filter before sampling
-        width = int(step) - (1 - int(step) % 2)
-    pad = width // 2 + 2
-    r0 = max(int(math.floor(cy + offsets[0])) - pad, 0)
-    r1 = min(int(math.ceil(cy + offsets[-1])) + pad + 1, image.shape[0])
-    c0 = max(int(math.floor(cx + offsets[0])) - pad, 0)
-    c1 = min(int(math.ceil(cx + offsets[-1])) + pad + 1, image.shape[1])
-    crop = image[r0:r1, c0:c1].astype(np.float64)
+    # The grid covers the mask's bounding box and the band around it, symmetric about
+    # the centroid along each axis.
+    margin = _BAND_TO + 2 * max(_LINE_SIGMAS) + 2
+    half_r = int(math.ceil((max(cy - rs.start, rs.stop - 1 - cy) + 0.5) / step + margin))
+    half_c = int(math.ceil((max(cx - cs.start, cs.stop - 1 - cx) + 0.5) / step + margin))
+    off_r = np.arange(-half_r, half_r + 1) * step
+    off_c = np.arange(-half_c, half_c + 1) * step
+    # Each grid value is the mean over its own grid cell (at least one pixel wide).
+    h = 0.5 * max(step, 1.0)
+    pad = int(math.ceil(h)) + 1
+    lo_r, hi_r = int(math.floor(cy + off_r[0])) - pad, int(math.ceil(cy + off_r[-1])) + pad + 1
+    lo_c, hi_c = int(math.floor(cx + off_c[0])) - pad, int(math.ceil(cx + off_c[-1])) + pad + 1
+    r0, r1 = max(lo_r, 0), min(hi_r, image.shape[0])
+    c0, c1 = max(lo_c, 0), min(hi_c, image.shape[1])
+    crop = image[r0:r1, c0:c1]
     check_finite(crop, "the image around the mass")
-    if width > 1:
-        crop = ndi.uniform_filter(crop, width, mode="nearest")
-    gy = np.broadcast_to((cy - r0 + offsets)[:, None], (offsets.size, offsets.size))
-    gx = np.broadcast_to((cx - c0 + offsets)[None, :], (offsets.size, offsets.size))
-    coords = [gy.ravel(), gx.ravel()]
-    shape = gy.shape
-    grid = ndi.map_coordinates(crop, coords, order=1, mode="nearest").reshape(shape)
-    cover = ndi.map_coordinates(mask[r0:r1, c0:c1].astype(np.float32), coords, order=1, mode="constant")
-    cover = cover.reshape(shape)
+    mcrop = mask[r0:r1, c0:c1]
+    edge = ((r0 - lo_r, hi_r - r1), (c0 - lo_c, hi_c - c1))
+    if any(v > 0 for pair in edge for v in pair):  # the grid reaches past the image: extend it
+        crop = np.pad(crop, edge, mode="edge")
+        mcrop = np.pad(mcrop, edge)  # False outside
+        r0, c0 = lo_r, lo_c
+    rows, cols = cy - r0 + off_r, cx - c0 + off_c
+    grid = _box_means(crop, rows, cols, h)
+    cover = _box_means(mcrop, rows, cols, h)
     gmask = cover >= 0.5
     if not gmask.any():
         return None
     return _Context(
         image=grid,
         mask=gmask,
-        half=half,
+        centre=(half_r, half_c),
         inner=ndi.distance_transform_edt(gmask),
         outer=ndi.distance_transform_edt(~gmask),
         outline=_outline(cover),
@@ -240,26 +276,34 @@ def _outline(cover: np.ndarray) -> _Outline | None:
 def _offsets(ctx: _Context, where: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Row and column offsets from the centre, and distance, of the True grid points."""
     jr, jc = np.nonzero(where)
-    vr = (jr - ctx.half).astype(np.float64)
-    vc = (jc - ctx.half).astype(np.float64)
+    vr = (jr - ctx.centre[0]).astype(np.float64)
+    vc = (jc - ctx.centre[1]).astype(np.float64)
     return vr, vc, np.hypot(vr, vc)
+
+
+def _hessian(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Second differences (rows, cols, mixed) by 3-point stencils; 0 on the grid's edge."""
+    hrr, hcc, hrc = np.zeros(a.shape), np.zeros(a.shape), np.zeros(a.shape)
+    mid = a[1:-1, 1:-1]
+    hrr[1:-1, 1:-1] = a[2:, 1:-1] + a[:-2, 1:-1] - 2.0 * mid
+    hcc[1:-1, 1:-1] = a[1:-1, 2:] + a[1:-1, :-2] - 2.0 * mid
+    hrc[1:-1, 1:-1] = 0.25 * (a[2:, 2:] + a[:-2, :-2] - a[2:, :-2] - a[:-2, 2:])
+    return hrr, hcc, hrc
 
 
 def _line_orientation(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Orientation θ of bright line-like structure (radians; direction (cos θ, sin θ) in
     (row, col)) and its scale-normalised strength (0 where there is no bright line).
 
-    Hessian of Gaussian at each scale of ``_LINE_SIGMAS``; at each point the scale
-    with the largest ``σ²·(-λ1)`` wins, ``λ1 <= λ2`` the eigenvalues, counted only
-    where ``λ1 < 0`` and ``|λ1| > |λ2|`` (across a bright line). The line runs along
-    the eigenvector of ``λ2``.
+    Hessian of the image smoothed by a Gaussian at each scale of ``_LINE_SIGMAS``
+    (central differences); at each point the scale with the largest ``σ²·(-λ1)``
+    wins, ``λ1 <= λ2`` the eigenvalues, counted only where ``λ1 < 0`` and
+    ``|λ1| > |λ2|`` (across a bright line). The line runs along the eigenvector of ``λ2``.
     """
     best = np.zeros(image.shape)
     angle = np.zeros(image.shape)
     for sigma in _LINE_SIGMAS:
-        hrr = ndi.gaussian_filter(image, sigma, order=(2, 0))
-        hcc = ndi.gaussian_filter(image, sigma, order=(0, 2))
-        hrc = ndi.gaussian_filter(image, sigma, order=(1, 1))
+        hrr, hcc, hrc = _hessian(ndi.gaussian_filter(image, sigma))
         mean = 0.5 * (hrr + hcc)
         root = np.sqrt(0.25 * (hrr - hcc) ** 2 + hrc * hrc)
         l1, l2 = mean - root, mean + root
@@ -318,8 +362,12 @@ def _edge_band(ctx: _Context) -> tuple[np.ndarray, np.ndarray]:
 def _radial_gradient_index(ctx: _Context) -> float:
     inside, outside = _edge_band(ctx)
     band = inside | outside
-    gr = ndi.gaussian_filter(ctx.image, _GRADIENT_SIGMA, order=(1, 0))[band]
-    gc = ndi.gaussian_filter(ctx.image, _GRADIENT_SIGMA, order=(0, 1))[band]
+    smooth = ndi.gaussian_filter(ctx.image, _GRADIENT_SIGMA)
+    jr, jc = np.nonzero(band)
+    jr = np.clip(jr, 1, smooth.shape[0] - 2)
+    jc = np.clip(jc, 1, smooth.shape[1] - 2)
+    gr = 0.5 * (smooth[jr + 1, jc] - smooth[jr - 1, jc])
+    gc = 0.5 * (smooth[jr, jc + 1] - smooth[jr, jc - 1])
     vr, vc, dist = _offsets(ctx, band)
     dist[dist == 0] = 1.0
     total = float(np.hypot(gr, gc).sum())
@@ -359,7 +407,7 @@ def _radial_length_entropy(ctx: _Context) -> float:
     o = ctx.outline
     if o is None:
         return 0.0
-    d = np.hypot(o.points[:, 0] - ctx.half, o.points[:, 1] - ctx.half)
+    d = np.hypot(o.points[:, 0] - ctx.centre[0], o.points[:, 1] - ctx.centre[1])
     top = float(d.max())
     if top <= 0:
         return 0.0

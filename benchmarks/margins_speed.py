@@ -1,0 +1,125 @@
+"""Speed of the margin features beside the paper's features, side by side in one run.
+
+For every mini-MIAS lesion with coordinates the film is read and its ROI segmented
+once (not timed). Then, per lesion, best of ``--repeat`` runs, one thread:
+
+- ``paper_41``: the paper's 41 features (``calcification_features`` + ``mass_features``);
+- ``paper_mass_26``: the 26 mass features;
+- ``margin``: the margin features (:func:`mammocad.features.margin.margin_features`);
+- ``all_mass``: the 26 mass features and the margin features — issue 14's goal is
+  that all mass features stay within 5 ms per lesion.
+
+Timings on a shared machine are noisy: compare the columns of one run (the ratios
+are in the JSON), and repeat.
+
+    MAMMOCAD_DATA=/work/shared/data OMP_NUM_THREADS=1 python benchmarks/margins_speed.py
+
+Writes benchmarks/results/margins_speed.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def best_of(func, repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        t = time.perf_counter()
+        func()
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", default=os.environ.get("MAMMOCAD_DATA", "/work/shared/data"))
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+
+    from threadpoolctl import threadpool_limits
+
+    from mammocad._fileio import atomic_write_text
+    from mammocad.datasets import load_mias
+    from mammocad.features import calcification_features, mass_features
+    from mammocad.features.margin import margin_features
+    from mammocad.io import ROI, read_mammogram
+    from mammocad.segment import segment_calcifications, segment_mass
+
+    lesions = load_mias(Path(args.data) / "mias", with_roi=True)
+    times: dict[str, list[float]] = {"paper_41": [], "paper_mass_26": [], "margin": [], "all_mass": []}
+    with threadpool_limits(1):
+        for _, r in lesions.iterrows():
+            s = float(r.pixel_spacing_mm)
+            img = read_mammogram(r.image_path, pixel_spacing_mm=s).pixels
+            roi = ROI(r.x, r.y, r.radius)
+            mask = segment_mass(img, roi, pixel_spacing_mm=s).mask
+            labels = segment_calcifications(img, roi, pixel_spacing_mm=s).labels
+            # Warm up (imports, caches) before timing.
+            margin_features(img, mask, pixel_spacing_mm=s)
+            mass_features(img, mask, pixel_spacing_mm=s)
+
+            def mass26(img=img, mask=mask, s=s) -> None:
+                mass_features(img, mask, pixel_spacing_mm=s)
+
+            def margin(img=img, mask=mask, s=s) -> None:
+                margin_features(img, mask, pixel_spacing_mm=s)
+
+            def paper41(img=img, mask=mask, labels=labels, roi=roi, s=s) -> None:
+                calcification_features(img, labels, pixel_spacing_mm=s, roi=roi)
+                mass_features(img, mask, pixel_spacing_mm=s)
+
+            def all_mass(img=img, mask=mask, s=s) -> None:
+                mass_features(img, mask, pixel_spacing_mm=s)
+                margin_features(img, mask, pixel_spacing_mm=s)
+
+            for name, func in (("paper_41", paper41), ("paper_mass_26", mass26), ("margin", margin), ("all_mass", all_mass)):
+                times[name].append(best_of(func, args.repeat) * 1000.0)
+    summary = {
+        name: {
+            "median_ms": round(float(np.median(v)), 3),
+            "mean_ms": round(float(np.mean(v)), 3),
+            "p90_ms": round(float(np.percentile(v, 90)), 3),
+            "max_ms": round(float(np.max(v)), 3),
+        }
+        for name, v in times.items()
+    }
+    ratios = {
+        "all_mass_over_paper_41_median": round(summary["all_mass"]["median_ms"] / summary["paper_41"]["median_ms"], 3),
+        "margin_over_paper_mass_26_median": round(
+            summary["margin"]["median_ms"] / summary["paper_mass_26"]["median_ms"], 3
+        ),
+    }
+    report = {
+        "benchmark": "margins_speed",
+        "command": "MAMMOCAD_DATA=/work/shared/data OMP_NUM_THREADS=1 python benchmarks/margins_speed.py",
+        "goal": "all mass features (26 + margin) <= 5 ms per lesion",
+        "n_lesions": int(len(lesions)),
+        "repeat": args.repeat,
+        "summary": summary,
+        "ratios": ratios,
+        "load_average_at_end": list(os.getloadavg()),
+        "cpu_count": os.cpu_count(),
+        "python": sys.version.split()[0],
+        "machine": platform.machine(),
+    }
+    path = ROOT / "benchmarks" / "results" / "margins_speed.json"
+    atomic_write_text(path, json.dumps(report, indent=2) + "\n")
+    for name, v in summary.items():
+        print(f"{name:14s} median {v['median_ms']:.2f} ms  mean {v['mean_ms']:.2f} ms  p90 {v['p90_ms']:.2f} ms")
+    print(ratios, f"load {report['load_average_at_end']}; wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
