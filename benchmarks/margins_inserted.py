@@ -192,9 +192,13 @@ def contact_sheet(examples, path: Path, tile: int = 180, plain: bool = False) ->
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", default=os.environ.get("MAMMOCAD_DATA", "/work/shared/data"))
-    parser.add_argument("--pairs", type=int, default=20, help="insertion sites (one mass of each margin each)")
+    parser.add_argument(
+        "--pairs", type=int, default=20, help="insertion sites (one mass of each margin each)"
+    )
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument("--repeats", type=int, default=10)
     args = parser.parse_args()
@@ -220,8 +224,14 @@ def main() -> int:
             roi = ROI(cx, cy, 1.15 * enclosing)
             seg = segment_mass(img, roi, pixel_spacing_mm=SPACING)
             dice = 2 * float((seg.mask & truth).sum()) / float(seg.mask.sum() + truth.sum())
-            row = {"site": k, "film": film, "margin": margin, "radius_mm": radius * SPACING,
-                   "contrast": contrast, "dice": dice}
+            row = {
+                "site": k,
+                "film": film,
+                "margin": margin,
+                "radius_mm": radius * SPACING,
+                "contrast": contrast,
+                "dice": dice,
+            }
             row.update(mass_features(img, seg.mask, pixel_spacing_mm=SPACING))
             row.update(margin_features(img, seg.mask, pixel_spacing_mm=SPACING))
             rows.append(row)
@@ -236,7 +246,8 @@ def main() -> int:
     sets = {
         "paper_mass_26": list(MASS_FEATURES),
         f"margin_{len(MARGIN_FEATURES)}": list(MARGIN_FEATURES),
-        f"extended_mass_{len(MASS_FEATURES) + len(MARGIN_FEATURES)}": list(MASS_FEATURES) + list(MARGIN_FEATURES),
+        f"extended_mass_{len(MASS_FEATURES) + len(MARGIN_FEATURES)}": list(MASS_FEATURES)
+        + list(MARGIN_FEATURES),
     }
     results: dict[str, object] = {}
     for other in ("spiculated", "ill-defined"):
@@ -244,10 +255,15 @@ def main() -> int:
         y = (part["margin"] == other).to_numpy(dtype=int)
         groups = part["site"].to_numpy()
         block: dict[str, object] = {
-            name: {m: cross_validated(part[cols].to_numpy(float), y, groups, m, repeats=args.repeats) for m in models}
+            name: {
+                m: cross_validated(part[cols].to_numpy(float), y, groups, m, repeats=args.repeats)
+                for m in models
+            }
             for name, cols in sets.items()
         }
-        block["single_features"] = single_feature_aucs(part, list(MASS_FEATURES) + list(MARGIN_FEATURES), y, groups)
+        block["single_features"] = single_feature_aucs(
+            part, list(MASS_FEATURES) + list(MARGIN_FEATURES), y, groups
+        )
         results[f"circumscribed_vs_{other}"] = block
     figure = ROOT / "docs" / "images" / "margins_inserted.png"
     contact_sheet(examples, figure)
@@ -257,7 +273,9 @@ def main() -> int:
         "command": "MAMMOCAD_DATA=/work/shared/data OMP_NUM_THREADS=1 python benchmarks/margins_inserted.py",
         "sites": int(len(chosen)),
         "seed": args.seed,
-        "dice_by_margin": {m: round(float(table.loc[table["margin"] == m, "dice"].mean()), 4) for m in MARGINS},
+        "dice_by_margin": {
+            m: round(float(table.loc[table["margin"] == m, "dice"].mean()), 4) for m in MARGINS
+        },
         "models": models,
         "results": results,
         "figure": str(figure.relative_to(ROOT)),

@@ -77,7 +77,9 @@ def measure(data: Path) -> tuple[pd.DataFrame, float]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", default=os.environ.get("MAMMOCAD_DATA", "/work/shared/data"))
     parser.add_argument("--repeats", type=int, default=10)
     args = parser.parse_args()
@@ -95,7 +97,8 @@ def main() -> int:
     sets = {
         "paper_mass_26": list(MASS_FEATURES),
         f"margin_{len(MARGIN_FEATURES)}": list(MARGIN_FEATURES),
-        f"extended_mass_{len(MASS_FEATURES) + len(MARGIN_FEATURES)}": list(MASS_FEATURES) + list(MARGIN_FEATURES),
+        f"extended_mass_{len(MASS_FEATURES) + len(MARGIN_FEATURES)}": list(MASS_FEATURES)
+        + list(MARGIN_FEATURES),
     }
     results: dict[str, object] = {}
     for target in ("label", "margin_class"):
@@ -121,7 +124,10 @@ def main() -> int:
     combined = {}
     for set_name, columns in (
         ("paper_41", list(FEATURE_NAMES)),
-        (f"extended_{len(FEATURE_NAMES) + len(MARGIN_FEATURES)}", list(FEATURE_NAMES) + list(MARGIN_FEATURES)),
+        (
+            f"extended_{len(FEATURE_NAMES) + len(MARGIN_FEATURES)}",
+            list(FEATURE_NAMES) + list(MARGIN_FEATURES),
+        ),
     ):
         X = table[columns].to_numpy(dtype=float)
         combined[set_name] = {m: cross_validated(X, y_all, g_all, m, repeats=args.repeats) for m in models}
@@ -130,8 +136,8 @@ def main() -> int:
     report = {
         "benchmark": "margins_mias",
         "command": "MAMMOCAD_DATA=/work/shared/data OMP_NUM_THREADS=1 python benchmarks/margins_mias.py",
-        "protocol": "patient-grouped stratified 5-fold CV x %d; AUC = mean over repeats; ci95 = patient "
-        "bootstrap of the repeat-averaged out-of-fold score" % args.repeats,
+        "protocol": f"patient-grouped stratified 5-fold CV x {args.repeats}; AUC = mean over repeats; ci95 = patient "
+        "bootstrap of the repeat-averaged out-of-fold score",
         "n_lesions": int(len(table)),
         "n_masses": int(len(masses)),
         "n_masses_malignant": int(masses["label"].sum()),
@@ -153,7 +159,9 @@ def main() -> int:
             if "auc" in per_model:
                 print(f"  {set_name:28s} AUC {per_model['auc']:.3f} {per_model['ci95']}")
                 continue
-            cells = "  ".join(f"{m} {v['auc']:.3f} [{v['ci95'][0]:.2f}, {v['ci95'][1]:.2f}]" for m, v in per_model.items())
+            cells = "  ".join(
+                f"{m} {v['auc']:.3f} [{v['ci95'][0]:.2f}, {v['ci95'][1]:.2f}]" for m, v in per_model.items()
+            )
             print(f"  {set_name:28s} {cells}")
     print(f"contour share on the old cap: {on_old_cap:.3f}; wrote {path}")
     return 0

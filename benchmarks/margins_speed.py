@@ -42,7 +42,9 @@ def best_of(func, repeat: int) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", default=os.environ.get("MAMMOCAD_DATA", "/work/shared/data"))
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
@@ -83,7 +85,12 @@ def main() -> int:
                 mass_features(img, mask, pixel_spacing_mm=s)
                 margin_features(img, mask, pixel_spacing_mm=s)
 
-            for name, func in (("paper_41", paper41), ("paper_mass_26", mass26), ("margin", margin), ("all_mass", all_mass)):
+            for name, func in (
+                ("paper_41", paper41),
+                ("paper_mass_26", mass26),
+                ("margin", margin),
+                ("all_mass", all_mass),
+            ):
                 times[name].append(best_of(func, args.repeat) * 1000.0)
     summary = {
         name: {
@@ -95,7 +102,9 @@ def main() -> int:
         for name, v in times.items()
     }
     ratios = {
-        "all_mass_over_paper_41_median": round(summary["all_mass"]["median_ms"] / summary["paper_41"]["median_ms"], 3),
+        "all_mass_over_paper_41_median": round(
+            summary["all_mass"]["median_ms"] / summary["paper_41"]["median_ms"], 3
+        ),
         "margin_over_paper_mass_26_median": round(
             summary["margin"]["median_ms"] / summary["paper_mass_26"]["median_ms"], 3
         ),
@@ -116,7 +125,9 @@ def main() -> int:
     path = ROOT / "benchmarks" / "results" / "margins_speed.json"
     atomic_write_text(path, json.dumps(report, indent=2) + "\n")
     for name, v in summary.items():
-        print(f"{name:14s} median {v['median_ms']:.2f} ms  mean {v['mean_ms']:.2f} ms  p90 {v['p90_ms']:.2f} ms")
+        print(
+            f"{name:14s} median {v['median_ms']:.2f} ms  mean {v['mean_ms']:.2f} ms  p90 {v['p90_ms']:.2f} ms"
+        )
     print(ratios, f"load {report['load_average_at_end']}; wrote {path}")
     return 0
 

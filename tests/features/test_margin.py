@@ -1,0 +1,224 @@
+"""Margin features (:mod:`mammocad.features.margin`): reference shapes, invariances, bad input.
+
+The scene is continuous (a lobulated mass, optionally radial lines around it, on a
+smooth background) and sampled at pixel centres, so that it can be rotated by any
+angle or sampled at twice the resolution. Exact grid transformations must leave
+every margin feature unchanged to 1e-9; resampling may change it by the stated
+tolerance.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from mammocad.errors import FeatureError
+from mammocad.features import margin as margin_module
+from mammocad.features.margin import MARGIN_FEATURES, MIN_AREA_PX, margin_features
+
+SIZE_MM = 25.6
+SPACING = 0.1
+
+# Largest change under resampling (arbitrary rotation, 2x resolution): relative, plus
+# an absolute floor (the sector count of the spread moves in steps of 2/sqrt(24)).
+TOLERANCE = {"mass_spiculation_index": 0.15, "mass_line_convergence": 0.12}
+DEFAULT_TOLERANCE = 0.08
+ABS_FLOOR = {"mass_line_convergence_spread": 1.0, "mass_fractional_concavity": 0.02}
+
+
+def render(*, spacing=SPACING, angle=0.0, lines=10, lobes=0.12, blur_mm=0.0, radial=True):
+    """(image, mask): the scene sampled at ``spacing``, rotated by ``angle`` about the centre."""
+    n = int(round(SIZE_MM / spacing))
+    c = SIZE_MM / 2
+    rr, cc = np.mgrid[:n, :n]
+    y0, x0 = (rr + 0.5) * spacing - c, (cc + 0.5) * spacing - c
+    py = y0 * math.cos(angle) - x0 * math.sin(angle)
+    px = y0 * math.sin(angle) + x0 * math.cos(angle)
+    r, t = np.hypot(py, px), np.arctan2(py, px)
+    edge = 3.5 * (1 + lobes * np.cos(5 * t) + 0.15 * np.cos(2 * t + 0.4))
+    mask = r <= edge
+    inside = np.clip((edge - r) / blur_mm, -1, 1) if blur_mm else np.where(mask, 1.0, -1.0)
+    image = 80 + 10 * np.sin(py / 2.1) + 8 * np.cos(px / 2.7) + 30 * (inside + 1)
+    for k in range(lines):
+        a = 2 * math.pi * k / lines + 0.3
+        # Radial lines point at the centre; the others cross the same places tangentially.
+        if radial:
+            across, along = r * np.sin(t - a), r * np.cos(t - a)
+            image += 25 * np.exp(-((across / 0.25) ** 2)) * ((along > 2.5) & (along < 9.0))
+        else:
+            cy, cx = 6.0 * math.sin(a), 6.0 * math.cos(a)
+            across = (py - cy) * math.sin(a) + (px - cx) * math.cos(a)
+            along = -(py - cy) * math.cos(a) + (px - cx) * math.sin(a)
+            image += 25 * np.exp(-((across / 0.25) ** 2)) * (np.abs(along) < 3.25)
+    return image, mask
+
+
+def features(image, mask, spacing=SPACING):
+    return margin_features(image, mask, pixel_spacing_mm=spacing)
+
+
+@pytest.fixture(scope="module")
+def base():
+    image, mask = render()
+    return image, mask, features(image, mask)
+
+
+def test_disc_reference_values():
+    yy, xx = np.mgrid[:160, :160]
+    disc = (yy - 80.3) ** 2 + (xx - 79.6) ** 2 <= 30**2
+    noise = np.random.default_rng(1).normal(0, 3, disc.shape)
+    f = features(np.where(disc, 170.0, 70.0) + noise, disc)
+    assert f["mass_radial_gradient_index"] > 0.97
+    assert 0.8 < f["mass_acutance"] <= 1.05
+    assert f["mass_spiculation_index"] < 0.03
+    assert f["mass_fractional_concavity"] == 0.0
+    assert f["mass_radial_length_entropy"] < 0.5
+    assert abs(f["mass_line_convergence"]) < 3  # no lines around it: noise points anywhere
+
+
+def test_blurred_border_lowers_acutance():
+    sharp = features(*render(lines=0))
+    blurred = features(*render(lines=0, blur_mm=1.0))
+    assert blurred["mass_acutance"] < sharp["mass_acutance"] - 0.15
+    # shape features see the same mask
+    for name in ("mass_spiculation_index", "mass_fractional_concavity", "mass_radial_length_entropy"):
+        assert blurred[name] == sharp[name]
+
+
+def test_radial_lines_point_at_the_mass():
+    radial = features(*render(radial=True))
+    tangential = features(*render(radial=False))
+    plain = features(*render(lines=0))
+    assert radial["mass_line_convergence"] > 10
+    assert radial["mass_line_convergence"] > tangential["mass_line_convergence"] + 10
+    assert radial["mass_line_convergence"] > plain["mass_line_convergence"] + 10
+    assert radial["mass_line_convergence_spread"] > plain["mass_line_convergence_spread"]
+    # Lines crossing the margin turn the gradient away from the centre.
+    assert radial["mass_radial_gradient_index"] < plain["mass_radial_gradient_index"]
+
+
+def test_irregular_outlines_score_higher():
+    smooth = features(*render(lines=0, lobes=0.0))
+    lobed = features(*render(lines=0, lobes=0.12))
+    yy, xx = np.mgrid[:256, :256]
+    r, t = np.hypot(yy - 128, xx - 128), np.arctan2(yy - 128, xx - 128)
+    star = r <= 35 * (1 + 0.6 * np.maximum(np.cos(9 * t), 0) ** 8)
+    spiky = features(np.where(star, 170.0, 70.0), star)
+    assert smooth["mass_fractional_concavity"] == 0.0
+    assert lobed["mass_fractional_concavity"] > 0.15
+    assert spiky["mass_fractional_concavity"] > lobed["mass_fractional_concavity"]
+    assert spiky["mass_spiculation_index"] > 2 * smooth["mass_spiculation_index"]
+    assert spiky["mass_radial_length_entropy"] > smooth["mass_radial_length_entropy"]
+
+
+def _same(f, f0):
+    return {n: (f[n], f0[n]) for n in MARGIN_FEATURES if f[n] != pytest.approx(f0[n], rel=1e-9, abs=1e-9)}
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_rotation_by_90_degrees_is_exact(base, k):
+    image, mask, f0 = base
+    assert not _same(features(np.rot90(image, k), np.rot90(mask, k)), f0)
+
+
+@pytest.mark.parametrize("axis", [0, 1])
+def test_flips_are_exact(base, axis):
+    image, mask, f0 = base
+    assert not _same(features(np.flip(image, axis), np.flip(mask, axis)), f0)
+
+
+@pytest.mark.parametrize("shift", [(1, 0), (0, 7), (-13, 5)])
+def test_integer_translation_is_exact(shift):
+    # A background that is periodic over the image, so that rolling it moves the
+    # content without changing what lies around the mass.
+    n = 256
+    yy, xx = np.mgrid[:n, :n]
+    image = 90 + 10 * np.sin(2 * math.pi * yy / 32) + 8 * np.cos(2 * math.pi * xx / 64)
+    r, t = np.hypot(yy - 128.4, xx - 127.7), np.arctan2(yy - 128.4, xx - 127.7)
+    mask = r <= 30 * (1 + 0.1 * np.cos(5 * t))
+    image = image + 50 * mask
+    f0 = features(image, mask)
+    moved = np.roll(image, shift, axis=(0, 1)), np.roll(mask, shift, axis=(0, 1))
+    assert not _same(features(*moved), f0)
+
+
+@pytest.mark.parametrize(("gain", "offset"), [(0.3, 10.0), (4.0, -200.0)])
+def test_linear_grey_change_is_exact(base, gain, offset):
+    image, mask, f0 = base
+    f = features(gain * image + offset, mask)
+    assert not {n: (f[n], f0[n]) for n in MARGIN_FEATURES if f[n] != pytest.approx(f0[n], rel=1e-7, abs=1e-9)}
+
+
+def _within(f, f0):
+    bad = {}
+    for n in MARGIN_FEATURES:
+        tol = TOLERANCE.get(n, DEFAULT_TOLERANCE) * abs(f0[n]) + ABS_FLOOR.get(n, 1e-9)
+        if abs(f[n] - f0[n]) > tol:
+            bad[n] = (f[n], f0[n])
+    return bad
+
+
+@pytest.mark.parametrize("degrees", [17.0, 45.0, 71.0])
+def test_arbitrary_rotation_within_tolerance(base, degrees):
+    assert not _within(features(*render(angle=math.radians(degrees))), base[2])
+
+
+def test_double_resolution_within_tolerance(base):
+    assert not _within(features(*render(spacing=SPACING / 2), spacing=SPACING / 2), base[2])
+
+
+def test_spacing_only_checked(base):
+    image, mask, f0 = base
+    assert features(image, mask, spacing=0.37) == f0
+
+
+def test_single_feature_functions_match_margin_features(base):
+    image, mask, f0 = base
+    for name in MARGIN_FEATURES:
+        func = getattr(margin_module, name.removeprefix("mass_"))
+        assert func(image, mask, pixel_spacing_mm=SPACING) == pytest.approx(f0[name], rel=1e-12), name
+
+
+def test_empty_tiny_and_border_masks_give_finite_values():
+    image = np.full((64, 64), 100.0)
+    assert features(image, np.zeros((64, 64), bool)) == dict.fromkeys(MARGIN_FEATURES, 0.0)
+    tiny = np.zeros((64, 64), bool)
+    tiny[30:33, 30:33] = True
+    assert tiny.sum() < MIN_AREA_PX
+    assert features(image, tiny) == dict.fromkeys(MARGIN_FEATURES, 0.0)
+    corner = np.zeros((64, 64), bool)
+    corner[:20, :25] = True
+    values = features(np.where(corner, 150.0, 60.0), corner)
+    assert all(math.isfinite(v) for v in values.values())
+    everything = features(np.random.default_rng(0).normal(100, 5, (40, 40)), np.ones((40, 40), bool))
+    assert all(math.isfinite(v) for v in everything.values())
+    # A mass darker than its surround has no positive contrast: acutance 0.
+    yy, xx = np.mgrid[:96, :96]
+    disc = (yy - 48) ** 2 + (xx - 48) ** 2 <= 20**2
+    assert features(np.where(disc, 50.0, 150.0), disc)["mass_acutance"] == 0.0
+
+
+def test_integer_and_float_images_agree(base):
+    image, mask, _ = base
+    as_int = np.clip(np.rint(image), 0, 255).astype(np.uint8)
+    f_int = features(as_int, mask)
+    f_float = features(as_int.astype(np.float64), mask)
+    assert f_int == pytest.approx(f_float, rel=1e-9, abs=1e-9)
+
+
+def test_bad_input():
+    image = np.zeros((20, 20))
+    mask = np.zeros((20, 20), bool)
+    with pytest.raises(FeatureError, match="shape"):
+        features(image, np.zeros((10, 20), bool))
+    with pytest.raises(FeatureError, match="boolean"):
+        features(image, np.full((20, 20), 2))
+    with pytest.raises(FeatureError, match="pixel_spacing_mm"):
+        features(image, mask, spacing=0.0)
+    bad = np.full((40, 40), np.nan)
+    disc = np.zeros((40, 40), bool)
+    disc[10:30, 10:30] = True
+    with pytest.raises(FeatureError, match="NaN"):
+        features(bad, disc)
