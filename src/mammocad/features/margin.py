@@ -459,7 +459,7 @@ def margin_features(image: np.ndarray, mask: np.ndarray, *, pixel_spacing_mm: fl
     >>> yy, xx = np.mgrid[:128, :128]
     >>> disc = (yy - 64) ** 2 + (xx - 64) ** 2 <= 20**2
     >>> f = margin_features(np.where(disc, 180.0, 60.0), disc, pixel_spacing_mm=0.2)
-    >>> round(f["mass_radial_gradient_index"], 2), f["mass_spiculation_index"]
+    >>> round(f["mass_radial_gradient_index"], 2), f["mass_fractional_concavity"]
     (1.0, 0.0)
     """
     image, mask = _check(image, mask, pixel_spacing_mm)
