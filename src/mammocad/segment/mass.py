@@ -67,6 +67,8 @@ _POLAR_STEP = 0.03
 _POLAR_BAND = 0.3
 _POLAR_EDGE = 0.1
 _POLAR_REGION = 0.5
+_POLAR_EDGE_WEIGHT = 1.0
+_POLAR_OUTSIDE_FROM = 1.0
 _POLAR_SIGMA_FRACTION = 0.05
 _POLAR_SIZE = 0.4
 _POLAR_OUTSIDE = 30.0
@@ -332,7 +334,7 @@ def _polar_region(
     half = max(2, int(round(_POLAR_EDGE * radius / dr)))
     lo, hi = np.maximum(cand - half, 0), np.minimum(cand + half, n_r)
     edge_step = (plain[:, cand] - plain[:, lo]) / (cand - lo) - (plain[:, hi] - plain[:, cand]) / (hi - cand)
-    local = edge_step + _POLAR_REGION * region_step
+    local = _POLAR_EDGE_WEIGHT * edge_step + _POLAR_REGION * region_step
     # Blend each ray's own step with the average step over all rays at the same radius.
     score[:, cand] = _POLAR_LOCAL * local + (1.0 - _POLAR_LOCAL) * local.mean(axis=0, keepdims=True)
     inside_step = np.full((n_angles, n_r), -np.inf)
@@ -342,7 +344,7 @@ def _polar_region(
     # soft prior past the ROI circle.
     scale = max(float(local.mean(axis=0).max()), 0.0)
     frac = cand * dr / radius
-    score[:, cand] -= scale * (_POLAR_SIZE * frac + _POLAR_OUTSIDE * np.maximum(frac - 1.0, 0.0) ** 2)[None, :]
+    score[:, cand] -= scale * (_POLAR_SIZE * frac + _POLAR_OUTSIDE * np.maximum(frac - _POLAR_OUTSIDE_FROM, 0.0) ** 2)[None, :]
     # Circular dynamic programming: three laps, keep the middle one.
     step = max(1, int(round(_POLAR_STEP * radius / dr)))
     laps = np.concatenate([score, score, score], axis=0)
