@@ -34,11 +34,15 @@ How an image is made
      a few millimetres long.
    - Masses, 3–8 mm in radius. *Benign*: circumscribed smooth oval with a
      sharp-ish margin. *Malignant*: irregular outline with either spicules
-     (tapering lines radiating outwards, part of the mask; core and spicules are
-     one union on one super-sampled canvas) or an ill-defined margin (the drawn
-     intensity is blurred by 0.5–1.5 mm; the mask stays the half-maximum
-     outline). The tissue under a mass is blended towards its local mean (a mass
-     is a compact, homogeneous density) and a smooth dome of density is added.
+     (8–16 clearly visible tapering lines radiating from inside the core to
+     1.6–2.4 core radii, as dense as the core at their base and about half as
+     dense at their tip; part of the mask; core and spicules are one union on one
+     super-sampled canvas) or an ill-defined margin (the drawn intensity is
+     blurred by 0.7–1.5 mm; the mask stays the half-maximum outline). The tissue
+     under a mass is blended towards its local mean (a mass is a compact,
+     homogeneous density) and a smooth dome of density is added.
+     :func:`~mammocad.synth.lesions.draw_mass` draws one mass of a chosen margin
+     at a chosen place (e.g. into a real film).
 4. **Acquisition.** Everything is blurred by a Gaussian point-spread function
    (``psf_sigma_mm``), quantum-like noise whose standard deviation grows with the
    grey level is added (``noise``), and the image is quantised to 8 bits. A film

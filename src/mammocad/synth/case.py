@@ -19,7 +19,7 @@ from mammocad.datasets.table import PATHOLOGIES
 from mammocad.errors import SynthesisError
 from mammocad.io import ROI, Mammogram
 from mammocad.synth.anatomy import Anatomy, draw_anatomy, parenchyma, place_film_label
-from mammocad.synth.lesions import DrawnMass, draw_lesion
+from mammocad.synth.lesions import DrawnMass, blend_under, draw_lesion
 from mammocad.synth.shapes import enclosing_circle
 
 #: Values of :func:`make_case`'s ``abnormality``: what one case can hold
@@ -344,11 +344,7 @@ def _draw_lesions(
                 "use a larger size or a coarser pixel spacing"
             )
         if isinstance(result, DrawnMass):
-            # A mass is a compact, homogeneous density: the tissue under it is
-            # blended towards its local mean before the mass's own density is added.
-            sl, weight = result.window, result.weight[result.window]
-            local = ndi.gaussian_filter(image[sl], max(0.5 * result.radius, 1.0))
-            image[sl] = image[sl] * (1.0 - weight) + local * weight
+            blend_under(image, result)
         drawn_total += result.drawn
         found.append((kind, result.labels, result.subtype, float(contrast)))
         # The next lesion keeps clear of this one's enclosing circle.

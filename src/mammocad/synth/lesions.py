@@ -281,6 +281,42 @@ def _grown(
     return big_sl, ndi.binary_dilation(grown_big, structure=np.ones((3, 3), dtype=bool), iterations=gap)
 
 
+#: Mass margins :func:`draw_mass` draws (the ``subtype`` of a synthetic mass).
+MASS_MARGINS = ("circumscribed", "spiculated", "ill-defined")
+# Spiculated masses: number of spicules, where they start (inside the core) and end
+# (from the centre), in core radii; their half-width at the base (mm, at least
+# _SPICULE_MIN_PX pixels) and at the tip (fraction of the base); and their density
+# relative to the core's, at the base and at the tip. Ill-defined masses: the blur
+# of their density (mm).
+_SPICULES = (8, 17)
+_SPICULE_BASE = 0.7
+_SPICULE_TIP = (1.6, 2.4)
+_SPICULE_HALF_WIDTH_MM = (0.3, 0.5)
+_SPICULE_MIN_PX = 1.2
+_SPICULE_TAPER = 0.25
+_SPICULE_DENSITY = (1.1, 0.6)
+_ILL_DEFINED_BLUR_MM = (0.7, 1.5)
+
+
+@dataclass(frozen=True)
+class MassCore:
+    """The core outline of a mass: aspect ratio and radial harmonics ``(k, amplitude, phase)``."""
+
+    aspect: float
+    harmonics: tuple[tuple[int, float, float], ...]
+
+    @classmethod
+    def draw(cls, rng: np.random.Generator, margin: str) -> MassCore:
+        """A core as the generator draws it for ``margin``: smooth oval (circumscribed) or irregular."""
+        if margin == "circumscribed":
+            harmonics = tuple((k, rng.normal(0, 0.03), rng.uniform(0, 2 * np.pi)) for k in (2, 3, 4))
+            return cls(rng.uniform(0.6, 0.95), harmonics)
+        harmonics = tuple(
+            (k, rng.uniform(0.04, 0.12) / (k / 3) ** 0.7, rng.uniform(0, 2 * np.pi)) for k in range(2, 11)
+        )
+        return cls(rng.uniform(0.75, 1.0), harmonics)
+
+
 def _mass(rng: np.random.Generator, request: _Request) -> DrawnMass | None:
     """One mass: mask, added grey levels and homogenisation weight, or None if it does not fit.
 
@@ -291,55 +327,106 @@ def _mass(rng: np.random.Generator, request: _Request) -> DrawnMass | None:
     size = shape[0]
     radius = min(rng.uniform(3.0, 8.0) * px_per_mm, 0.07 * size) * request.scale
     if pathology == "benign":
-        subtype = "circumscribed"
-        harmonics = tuple((k, rng.normal(0, 0.03), rng.uniform(0, 2 * np.pi)) for k in (2, 3, 4))
-        aspect = rng.uniform(0.6, 0.95)
-        n_spicules = 0
-        margin_blur = 0.12 * px_per_mm
-        homogeneity = 0.6
+        margin = "circumscribed"
     else:
-        subtype = "spiculated" if rng.random() < 0.6 else "ill-defined"
-        harmonics = tuple(
-            (k, rng.uniform(0.04, 0.12) / (k / 3) ** 0.7, rng.uniform(0, 2 * np.pi)) for k in range(2, 11)
-        )
-        aspect = rng.uniform(0.75, 1.0)
-        n_spicules = int(rng.integers(7, 17)) if subtype == "spiculated" else 0
-        margin_blur = (0.25 if subtype == "spiculated" else rng.uniform(0.5, 1.5)) * px_per_mm
-        homogeneity = 0.5
-    spicule_len = 0.8 * radius if n_spicules else 0.0
-    reach = radius * 1.6 + spicule_len + 2.0 * margin_blur
-    centre = _place_centre(rng, allowed, reach)
+        margin = "spiculated" if rng.random() < 0.6 else "ill-defined"
+    core = MassCore.draw(rng, margin)
+    centre = _place_centre(rng, allowed, mass_reach(radius, margin, px_per_mm))
     if centre is None:
         return None
+    return draw_mass(
+        rng, shape, centre, radius, margin, px_per_mm=px_per_mm, contrast=request.contrast, core=core
+    )
+
+
+def mass_reach(radius_px: float, margin: str, px_per_mm: float) -> float:
+    """How far from its centre a mass of core radius ``radius_px`` may draw (pixels)."""
+    blur = _ILL_DEFINED_BLUR_MM[1] * px_per_mm if margin == "ill-defined" else 0.25 * px_per_mm
+    spicules = radius_px * _SPICULE_TIP[1] if margin == "spiculated" else 0.0
+    return max(radius_px * 1.6, spicules) + 2.0 * blur
+
+
+def draw_mass(
+    rng: np.random.Generator,
+    shape: tuple[int, int],
+    centre: tuple[float, float],
+    radius_px: float,
+    margin: str,
+    *,
+    px_per_mm: float,
+    contrast: float,
+    core: MassCore | None = None,
+) -> DrawnMass | None:
+    """Draw one mass of a given margin at a given place.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        Every random choice (orientation, spicules, blur) is drawn from it.
+    shape : (int, int)
+        Shape of the image the mass is drawn for.
+    centre : (float, float)
+        ``(row, col)`` of the mass centre, in pixels.
+    radius_px : float
+        Core radius (before aspect and harmonics), in pixels.
+    margin : {"circumscribed", "spiculated", "ill-defined"}
+        *Circumscribed*: the core with a sharp-ish edge (blur 0.12 mm).
+        *Spiculated*: the core with 8-16 tapering spicules radiating from inside it
+        to 1.6-2.4 core radii, as dense as the core at their base and about half
+        as dense at their tip, clearly visible; they are part of the mask.
+        *Ill-defined*: the core's density blurred by 0.7-1.5 mm; the mask is the
+        drawn core outline (the blurred density's half-maximum).
+    px_per_mm : float
+        Pixels per millimetre.
+    contrast : float
+        Grey levels added at the centre of a fully covered pixel.
+    core : MassCore, optional
+        The core outline; drawn from ``rng`` for the margin when not given.
+
+    Returns
+    -------
+    DrawnMass or None
+        None if no single-component mass could be drawn within the image.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> m = draw_mass(np.random.default_rng(0), (200, 200), (100.0, 100.0), 20.0, "spiculated",
+    ...               px_per_mm=5.0, contrast=20.0)
+    >>> m.subtype, bool(m.labels.sum() > np.pi * 20**2 * 0.5)
+    ('spiculated', True)
+    """
+    if margin not in MASS_MARGINS:
+        raise ValueError(f"margin must be one of {', '.join(MASS_MARGINS)}, got {margin!r}")
+    core = MassCore.draw(rng, margin) if core is None else core
     cy, cx = centre
+    if margin == "circumscribed":
+        blur, homogeneity = 0.12 * px_per_mm, 0.6
+    elif margin == "spiculated":
+        blur, homogeneity = 0.15 * px_per_mm, 0.5
+    else:
+        blur, homogeneity = rng.uniform(*_ILL_DEFINED_BLUR_MM) * px_per_mm, 0.5
+    n_spicules = int(rng.integers(*_SPICULES)) if margin == "spiculated" else 0
     for _attempt in range(6):
-        blob = Radial(cy, cx, radius, aspect, rng.uniform(0, np.pi), harmonics)
+        blob = Radial(cy, cx, radius_px, core.aspect, rng.uniform(0, np.pi), core.harmonics)
         extent = blob.extent()
         parts: list[tuple[Bounds, InsideValue]] = [
-            (
-                (cy - extent, cy + extent, cx - extent, cx + extent),
-                partial(blob.evaluate, dome=0.6),
-            )
+            ((cy - extent, cy + extent, cx - extent, cx + extent), partial(blob.evaluate, dome=0.6))
         ]
         for _ in range(n_spicules):
             theta = rng.uniform(0, 2 * np.pi)
-            base = 0.8 * radius
-            tip = radius * rng.uniform(1.4, 2.0)
-            w0 = max(rng.uniform(0.35, 0.7) * px_per_mm, 1.5)
+            base = _SPICULE_BASE * radius_px
+            tip = radius_px * rng.uniform(*_SPICULE_TIP)
+            w0 = max(rng.uniform(*_SPICULE_HALF_WIDTH_MM) * px_per_mm, _SPICULE_MIN_PX)
             seg = Segment(
                 cy + base * math.sin(theta),
                 cx + base * math.cos(theta),
                 cy + tip * math.sin(theta),
                 cx + tip * math.cos(theta),
                 w0,
-                0.8,
+                _SPICULE_TAPER * w0,
             )
-
-            def spicule(yy: np.ndarray, xx: np.ndarray, seg: Segment = seg) -> tuple[np.ndarray, np.ndarray]:
-                inside = seg.evaluate(yy, xx)
-                return inside, np.float32(0.8) * inside
-
-            parts.append((seg.bounds(), spicule))
+            parts.append((seg.bounds(), partial(_spicule, seg=seg)))
         rendered = union_render(shape, _MASS_SUPERSAMPLE, parts)
         if rendered is None:
             return None
@@ -351,7 +438,7 @@ def _mass(rng: np.random.Generator, request: _Request) -> DrawnMass | None:
     else:
         return None
     # Room for the margin blur and the homogenisation around the mass.
-    pad = int(4 * max(margin_blur, 1.0)) + 1
+    pad = int(4 * max(blur, 1.0)) + 1
     r0, r1 = max(window[0].start - pad, 0), min(window[0].stop + pad, shape[0])
     c0, c1 = max(window[1].start - pad, 0), min(window[1].stop + pad, shape[1])
     big = (slice(r0, r1), slice(c0, c1))
@@ -361,15 +448,35 @@ def _mass(rng: np.random.Generator, request: _Request) -> DrawnMass | None:
     )
     value_big = np.zeros((r1 - r0, c1 - c0), dtype=np.float32)
     value_big[inner] = value
-    if margin_blur > 0.3:
-        value_big = ndi.gaussian_filter(value_big, margin_blur)
+    if blur > 0.3:
+        value_big = ndi.gaussian_filter(value_big, blur)
     weight_big = np.zeros_like(value_big)
     weight_big[inner] = coverage
-    weight_big = ndi.gaussian_filter(weight_big, max(margin_blur, 1.0)) * np.float32(homogeneity)
+    weight_big = ndi.gaussian_filter(weight_big, max(blur, 1.0)) * np.float32(homogeneity)
     labels = np.zeros(shape, dtype=np.int32)
     labels[window] = mask_w
     drawn = np.zeros(shape, dtype=np.float32)
-    drawn[big] = np.float32(request.contrast) * value_big
+    drawn[big] = np.float32(contrast) * value_big
     weight = np.zeros(shape, dtype=np.float32)
     weight[big] = weight_big
-    return DrawnMass(labels, drawn, weight, big, radius, subtype)
+    return DrawnMass(labels, drawn, weight, big, radius_px, margin)
+
+
+def _spicule(yy: np.ndarray, xx: np.ndarray, seg: Segment) -> tuple[np.ndarray, np.ndarray]:
+    """Inside and density of a spicule: dense at its base, fading towards its tip."""
+    inside = seg.evaluate(yy, xx)
+    vy, vx = seg.y1 - seg.y0, seg.x1 - seg.x0
+    t = np.clip(((yy - seg.y0) * vy + (xx - seg.x0) * vx) / max(vy * vy + vx * vx, 1e-9), 0.0, 1.0)
+    at_base, at_tip = _SPICULE_DENSITY
+    return inside, (inside * (at_base + (at_tip - at_base) * t)).astype(np.float32)
+
+
+def blend_under(image: np.ndarray, mass: DrawnMass) -> None:
+    """Make the tissue under a mass homogeneous, in place: blend ``image`` towards its local mean.
+
+    A mass is a compact, homogeneous density; its own grey levels (``mass.drawn``)
+    are added afterwards.
+    """
+    sl, weight = mass.window, mass.weight[mass.window]
+    local = ndi.gaussian_filter(image[sl], max(0.5 * mass.radius, 1.0))
+    image[sl] = image[sl] * (1.0 - weight) + local * weight
