@@ -1,15 +1,14 @@
 """Masses of known margin inserted into real normal mini-MIAS films: do the features see the margin?
 
 ``--pairs`` times, a normal (NORM) mini-MIAS film, a place well inside its breast, a
-size (equivalent radius 4-9 mm) and a contrast (12-24 grey levels) are drawn; at
-that place one mass of each margin is inserted into its own copy of the film:
-**circumscribed** (smooth oval, sharp edge), **spiculated** (the same kind of core
-with 8-14 clearly visible spicules radiating from it) and **ill-defined** (the core
-blurred by 1-2 mm). Masses are drawn with :func:`mammocad.synth.draw_mass` where this
-mammocad has it, else with the local stand-in below (same design). The tissue under
-a mass is blended towards its local mean (a mass is a compact density) before its
-grey levels are added. The ROI is the mass's enclosing circle grown by 15 %, as an
-annotator would draw it. Each mass is segmented (:func:`segment_mass`) and measured:
+core radius (4-9 mm) and a contrast (12-24 grey levels) are drawn; at that place one
+mass of each margin is inserted into its own copy of the film: **circumscribed**
+(smooth oval, sharp edge), **spiculated** (the same core with 8-16 clearly visible
+spicules radiating from it) and **ill-defined** (the core blurred by 0.7-1.5 mm). Masses are drawn by the
+synthetic generator's own :func:`mammocad.synth.lesions.draw_mass` and composed as
+it composes a case: the tissue under a mass is blended towards its local mean (a
+mass is a compact density) before its grey levels are added. The ROI is the mass's
+enclosing circle grown by 15 %, as an annotator would draw it. Each mass is segmented (:func:`segment_mass`) and measured:
 the paper's 26 mass features and the margin features.
 
 Reported, with the protocol of ``margins_protocol.py`` (insertion site = group, so
@@ -27,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import platform
 import sys
@@ -45,96 +43,14 @@ MARGINS = ("circumscribed", "spiculated", "ill-defined")
 SPACING = 0.2  # mini-MIAS, mm per pixel
 
 
-def _coverage(inside, r0: int, c0: int, h: int, w: int, s: int = 4) -> np.ndarray:
-    """Fraction of each pixel of the patch covered by ``inside(yy, xx)`` (s×s sub-samples)."""
-    off = (np.arange(s) + 0.5) / s - 0.5
-    yy = (r0 + np.arange(h))[:, None, None, None] + off[None, None, :, None]
-    xx = (c0 + np.arange(w))[None, :, None, None] + off[None, None, None, :]
-    return inside(yy, xx).mean(axis=(2, 3))
+def insert(film: np.ndarray, mass) -> tuple[np.ndarray, np.ndarray]:
+    """The film with the mass drawn into it (uint8), as the generator composes a case."""
+    from mammocad.synth.lesions import blend_under
 
-
-def draw_core(rng: np.random.Generator) -> dict:
-    """Core shape of one site's masses (shared by its three margins): aspect, angle, harmonics."""
-    return {
-        "aspect": rng.uniform(0.7, 0.95),
-        "angle": rng.uniform(0, math.pi),
-        "harmonics": [(k, rng.normal(0, 0.04), rng.uniform(0, 2 * math.pi)) for k in (2, 3, 4, 5)],
-    }
-
-
-def stand_in_mass(rng: np.random.Generator, centre, radius: float, margin: str, px_per_mm: float, core: dict):
-    """(window, mask, profile): the mass's pixels, ground-truth mask and grey profile (0..1)."""
-    from scipy import ndimage as ndi
-
-    cy, cx = centre
-    aspect, angle, harmonics = core["aspect"], core["angle"], core["harmonics"]
-    spicules = []
-    if margin == "spiculated":
-        for _ in range(int(rng.integers(8, 15))):
-            theta = rng.uniform(0, 2 * math.pi)
-            length = radius * rng.uniform(0.8, 1.6)
-            base = max(rng.uniform(0.35, 0.6) * px_per_mm, 1.0)
-            spicules.append((theta, length, base))
-    reach = radius * 1.3 + (max((s[1] for s in spicules), default=0.0)) + 4 * px_per_mm
-    r0, c0 = int(math.floor(cy - reach)), int(math.floor(cx - reach))
-    h = w = int(math.ceil(2 * reach)) + 1
-
-    def core(yy, xx):
-        dy, dx = yy - cy, xx - cx
-        u = dx * math.cos(angle) + dy * math.sin(angle)
-        v = (-dx * math.sin(angle) + dy * math.cos(angle)) / aspect
-        t = np.arctan2(v, u)
-        bound = radius * (1 + sum(a * np.cos(k * t + p) for k, a, p in harmonics))
-        return np.hypot(u, v) < bound
-
-    cov = _coverage(core, r0, c0, h, w)
-    yy, xx = np.mgrid[r0 : r0 + h, c0 : c0 + w].astype(float)
-    dist = np.hypot(yy - cy, xx - cx)
-    profile = cov * (0.75 + 0.25 * np.sqrt(np.clip(1 - (dist / (1.3 * radius)) ** 2, 0, 1)))
-    mask = cov >= 0.5
-    for theta, length, base in spicules:
-        y0, x0 = cy + 0.6 * radius * math.sin(theta), cx + 0.6 * radius * math.cos(theta)
-        y1, x1 = cy + (radius + length) * math.sin(theta), cx + (radius + length) * math.cos(theta)
-
-        def spicule(yy, xx, y0=y0, x0=x0, y1=y1, x1=x1, base=base):
-            vy, vx = y1 - y0, x1 - x0
-            t = np.clip(((yy - y0) * vy + (xx - x0) * vx) / (vy * vy + vx * vx), 0, 1)
-            d = np.hypot(yy - (y0 + t * vy), xx - (x0 + t * vx))
-            return d < base * (1 - 0.75 * t)
-
-        sc = _coverage(spicule, r0, c0, h, w)
-        along = np.clip(np.hypot(yy - cy, xx - cx) / (radius + length), 0, 1)
-        profile = np.maximum(profile, sc * (0.95 - 0.35 * along))
-        mask |= sc >= 0.5
-    if margin == "ill-defined":
-        blur = rng.uniform(1.0, 2.0) * px_per_mm
-        profile = ndi.gaussian_filter(profile, blur)
-        mask = profile >= 0.5 * profile.max()
-    else:
-        profile = ndi.gaussian_filter(profile, 0.1 * px_per_mm)
-    lab, n = ndi.label(mask)
-    if n > 1:
-        keep = np.argmax(np.bincount(lab.ravel())[1:]) + 1
-        mask = lab == keep
-    return (slice(r0, r0 + h), slice(c0, c0 + w)), mask, profile
-
-
-def draw(rng, centre, radius, margin, px_per_mm, core):
-    return stand_in_mass(rng, centre, radius, margin, px_per_mm, core)
-
-
-def insert(film: np.ndarray, window, mask, profile, contrast: float) -> tuple[np.ndarray, np.ndarray]:
-    """The film with the mass added (uint8), and the full-size mask."""
-    from scipy import ndimage as ndi
-
-    img = film.astype(np.float32).copy()
-    patch = img[window]
-    weight = 0.5 * ndi.gaussian_filter(np.clip(profile / max(float(profile.max()), 1e-9), 0, 1), 2.0)
-    local = ndi.gaussian_filter(patch, 0.5 * math.sqrt(mask.sum() / math.pi))
-    img[window] = patch * (1 - weight) + local * weight + contrast * profile
-    full = np.zeros(film.shape, bool)
-    full[window] = mask
-    return np.clip(np.rint(img), 0, 255).astype(np.uint8), full
+    img = film.astype(np.float32)
+    blend_under(img, mass)
+    img += mass.drawn
+    return np.clip(np.rint(img), 0, 255).astype(np.uint8), mass.labels > 0
 
 
 def sites(data: Path, n: int, seed: int):
@@ -208,16 +124,22 @@ def main() -> int:
     from mammocad.features.margin import MARGIN_FEATURES, margin_features
     from mammocad.io import ROI
     from mammocad.segment import mask_contour, segment_mass
+    from mammocad.synth.lesions import MassCore, draw_mass
 
     start = time.perf_counter()
     chosen, rng = sites(Path(args.data), args.pairs, args.seed)
     rows, examples = [], []
     for k, (film, pixels, centre, radius, contrast) in enumerate(chosen):
         row_examples = []
-        core = draw_core(rng)
+        # One smooth core per site: the three masses differ only in their margin.
+        core = MassCore.draw(rng, "circumscribed")
         for margin in MARGINS:
-            window, mask, profile = draw(rng, centre, radius, margin, 1 / SPACING, core)
-            img, truth = insert(pixels, window, mask, profile, contrast)
+            mass = draw_mass(
+                rng, pixels.shape, centre, radius, margin, px_per_mm=1 / SPACING, contrast=contrast, core=core
+            )
+            if mass is None:
+                raise SystemExit(f"error: could not draw a {margin} mass at site {k}")
+            img, truth = insert(pixels, mass)
             rr, cc = np.nonzero(truth)
             cy, cx = 0.5 * (rr.min() + rr.max()), 0.5 * (cc.min() + cc.max())
             enclosing = float(np.hypot(rr - cy, cc - cx).max()) + 0.7
