@@ -75,7 +75,9 @@ def test_disc_reference_values():
     assert f["mass_spiculation_index"] < 0.03
     assert f["mass_fractional_concavity"] == 0.0
     assert f["mass_radial_length_entropy"] < 0.5
-    assert abs(f["mass_line_convergence"]) < 3  # no lines around it: noise points anywhere
+    # No lines around it: no convergence (a sharp, high-contrast border leaves ridges along
+    # it, which point nowhere and pull the z-score a few units below 0).
+    assert f["mass_line_convergence"] < 2
 
 
 def test_blurred_border_lowers_acutance():
@@ -222,3 +224,39 @@ def test_bad_input():
     disc[10:30, 10:30] = True
     with pytest.raises(FeatureError, match="NaN"):
         features(bad, disc)
+
+
+@pytest.mark.slow
+def test_synthetic_spiculated_and_circumscribed_masses_are_separated():
+    """Issue 14: the mass features tell synthetic spiculated from circumscribed masses apart
+    (cross-validated AUC >= 0.95), segmenting each mass in its ROI as a user would."""
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    from mammocad.features import mass_features
+    from mammocad.io import ROI
+    from mammocad.models import make_model
+    from mammocad.segment import segment_mass
+    from mammocad.synth import make_case
+
+    rows, labels = [], []
+    wanted = {"circumscribed": 20, "spiculated": 20}
+    seed = 100
+    while any(wanted.values()):
+        pathology = "benign" if wanted["circumscribed"] >= wanted["spiculated"] else "malignant"
+        case = make_case(seed, abnormality="mass", pathology=pathology, size=384, pixel_spacing_mm=0.15)
+        seed += 1
+        (lesion,) = case.lesions
+        if wanted.get(lesion.subtype, 0) == 0:
+            continue
+        wanted[lesion.subtype] -= 1
+        image, s = case.mammogram.pixels, case.mammogram.pixel_spacing_mm
+        mask = segment_mass(image, ROI(lesion.x, lesion.y, lesion.radius), pixel_spacing_mm=s).mask
+        values = mass_features(image, mask, pixel_spacing_mm=s)
+        values.update(margin_features(image, mask, pixel_spacing_mm=s))
+        rows.append([values[name] for name in values])
+        labels.append(int(lesion.subtype == "spiculated"))
+    X, y = np.array(rows), np.array(labels)
+    cv = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
+    score = cross_val_predict(make_model("logreg"), X, y, cv=cv, method="predict_proba")[:, 1]
+    assert roc_auc_score(y, score) >= 0.95

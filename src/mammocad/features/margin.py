@@ -83,16 +83,14 @@ MIN_AREA_PX = 12
 # The canonical grid: grid steps per equivalent radius R. Every length below is in
 # grid steps (so in units of R/12).
 _GRID_PER_R = 12
-# Line convergence: the band around the mass, the radius of the target disc about
+# Line convergence: the band about the centroid (from, to), the radius of the target disc about
 # the centre that a line must cross, the scales of the line detector and the
 # number of angular sectors (Karssemeijer & te Brake 1996 use 24).
-_BAND_FROM = 2.0
-_BAND_TO = 16.0
+_BAND_FROM = 6.0
+_BAND_TO = 24.0
 _TARGET = 6.0
 _LINE_SIGMAS = (1.0, 2.0)
 _SECTORS = 24
-_WEIGHTED = False
-_STRONG = 0.0
 # Radial gradient index and contrast: half-width of the band along the contour; the
 # gradient's scale.
 _EDGE_BAND = 3.0
@@ -192,11 +190,12 @@ def _context(image: np.ndarray, mask: np.ndarray) -> _Context | None:
     cy = float(row_count @ np.arange(rs.start, rs.stop)) / area
     cx = float(col_count @ np.arange(cs.start, cs.stop)) / area
     step = math.sqrt(area / math.pi) / _GRID_PER_R  # pixels per grid step
-    # The grid covers the mask's bounding box and the band around it, symmetric about
-    # the centroid along each axis.
-    margin = _BAND_TO + 2 * max(_LINE_SIGMAS) + 2
-    half_r = int(math.ceil((max(cy - rs.start, rs.stop - 1 - cy) + 0.5) / step + margin))
-    half_c = int(math.ceil((max(cx - cs.start, cs.stop - 1 - cx) + 0.5) / step + margin))
+    # The grid covers the mask's bounding box with the edge band and its smoothing, and
+    # the line-convergence disc with its smoothing, symmetric about the centroid.
+    around = _EDGE_BAND + 4 * _GRADIENT_SIGMA + 1
+    disc = _BAND_TO + 4 * max(_LINE_SIGMAS) + 1
+    half_r = int(math.ceil(max((max(cy - rs.start, rs.stop - 1 - cy) + 0.5) / step + around, disc)))
+    half_c = int(math.ceil(max((max(cx - cs.start, cs.stop - 1 - cx) + 0.5) / step + around, disc)))
     off_r = np.arange(-half_r, half_r + 1) * step
     off_c = np.arange(-half_c, half_c + 1) * step
     # Each grid value is the mean over its own grid cell (at least one pixel wide).
@@ -328,24 +327,23 @@ def _convergence(ctx: _Context) -> tuple[float, float]:
     profile = np.interp(signed.ravel(), centres, sums[used] / counts[used]).reshape(signed.shape)
     residual = ctx.image - profile
     angle, strength = _line_orientation(residual)
-    band = (ctx.outer > _BAND_FROM) & (ctx.outer <= _BAND_TO) & (strength > 0)
+    rows = np.arange(ctx.image.shape[0])[:, None] - ctx.centre[0]
+    cols = np.arange(ctx.image.shape[1])[None, :] - ctx.centre[1]
+    radial = np.hypot(rows, cols)
+    band = (radial > _BAND_FROM) & (radial <= _BAND_TO) & (strength > 0)
     if not band.any():
         return 0.0, 0.0
-    if _STRONG > 0:
-        cut = np.quantile(strength[band], _STRONG)
-        band &= strength >= cut
     vr, vc, dist = _offsets(ctx, band)
     theta = angle[band]
-    w = strength[band] if _WEIGHTED else np.ones(theta.shape)
     # The line through the point crosses the target disc when |v × u| <= target;
     # with a random orientation that happens with probability (2/π)·asin(target/|v|).
     hit = np.abs(vr * np.sin(theta) - vc * np.cos(theta)) <= _TARGET
     p = (2.0 / math.pi) * np.arcsin(np.minimum(1.0, _TARGET / np.maximum(dist, 1e-12)))
-    var = float((w * w * p * (1.0 - p)).sum())
-    f1 = float((w * (hit - p)).sum() / math.sqrt(var)) if var > 0 else 0.0
+    var = float((p * (1.0 - p)).sum())
+    f1 = float((hit - p).sum() / math.sqrt(var)) if var > 0 else 0.0
     sector = (np.floor((np.arctan2(vr, vc) / (2 * math.pi) + 0.5) * _SECTORS).astype(np.int64)) % _SECTORS
-    n_hit = np.bincount(sector, weights=w * hit, minlength=_SECTORS)
-    n_exp = np.bincount(sector, weights=w * p, minlength=_SECTORS)
+    n_hit = np.bincount(sector, weights=hit.astype(np.float64), minlength=_SECTORS)
+    n_exp = np.bincount(sector, weights=p, minlength=_SECTORS)
     occupied = np.bincount(sector, minlength=_SECTORS) > 0
     k = int(occupied.sum())
     above = int(np.count_nonzero((n_hit > n_exp) & occupied))
@@ -481,8 +479,9 @@ def _one(name: str, image: np.ndarray, mask: np.ndarray, pixel_spacing_mm: float
 def line_convergence(image: np.ndarray, mask: np.ndarray, *, pixel_spacing_mm: float) -> float:
     """Excess of line-like structure around the mass pointing at it (Karssemeijer & te Brake 1996, *f1*).
 
-    On the band of grid points ``2-16`` grid steps (``R/6`` to ``4R/3``) outside the
-    mask, after removing the mass's own fall-off (the mean grey level at each signed
+    On the band of grid points ``R/2`` to ``2R`` from the centroid (inside and
+    outside the mask, so that spicules count whether or not the contour took them
+    in), after removing the mass's own fall-off (the mean grey level at each signed
     distance to its border), each point on a bright line (Hessian-of-Gaussian ridge,
     scales ``R/12`` and ``R/6``) gets the line's orientation ``θ_j``. It *points at
     the mass* (``x_j = 1``) when the line through it passes within ``R/2`` of the
