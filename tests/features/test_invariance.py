@@ -30,6 +30,9 @@ FEATURE_SET = "extended"  # every registered feature
 
 SPACING_MM = 0.1
 SIZE_MM = 19.2  # 192 pixels at 0.1 mm
+# Tissue around the scene on every side, so that features looking around the mass (the
+# margin features reach twice its radius) see the scene's own background.
+PAD_MM = 4.8
 # (centre row, centre col, semi-axis a, semi-axis b, angle) in mm
 CALCS = [
     (6.0, 13.0, 0.40, 0.40, 0.0),
@@ -51,8 +54,20 @@ RESAMPLING_TOLERANCE = {
     "calc_area_cv": 0.10,
     "calc_mean_spiculation": 0.10,  # declared for scale only: see the registry
     "mass_circularity": 0.06,
+    # Outline curvature on a grid of R/12 steps (issue 14's margin features).
+    "mass_fractional_concavity": 0.10,
+    "mass_spiculation_index": 0.12,
 }
-ABS_FLOOR = {"calc_mean_spiculation": 0.01, "mass_spiculation": 0.01, "mass_elongation": 0.01}
+ABS_FLOOR = {
+    "calc_mean_spiculation": 0.01,
+    "mass_spiculation": 0.01,
+    "mass_elongation": 0.01,
+    # z-scores over correlated pixels: on a scene without lines (about -2 here) resampling
+    # moves them by a few units; spiculated masses score 10-50 (tests/features/test_margin.py
+    # checks them within 12 % on a scene with radial lines).
+    "mass_line_convergence": 5.0,
+    "mass_line_convergence_spread": 1.5,
+}
 
 
 def _inside_ellipse(py, px, cy, cx, a, b, angle, lobes=0.0):
@@ -66,11 +81,11 @@ def _inside_ellipse(py, px, cy, cx, a, b, angle, lobes=0.0):
 def render(*, factor: int = 1, angle: float = 0.0):
     """Sample the scene with pixel spacing SPACING_MM / factor, rotated by ``angle`` about the centre."""
     s = SPACING_MM / factor
-    n = int(round(SIZE_MM / s))
+    n = int(round((SIZE_MM + 2 * PAD_MM) / s))
     centre = SIZE_MM / 2
     rr, cc = np.mgrid[:n, :n]
     # pixel centres in mm; rotate the sampling grid by -angle = rotate the scene by +angle
-    y0, x0 = (rr + 0.5) * s - centre, (cc + 0.5) * s - centre
+    y0, x0 = (rr + 0.5) * s - PAD_MM - centre, (cc + 0.5) * s - PAD_MM - centre
     py = centre + y0 * math.cos(angle) - x0 * math.sin(angle)
     px = centre + y0 * math.sin(angle) + x0 * math.cos(angle)
 
@@ -78,7 +93,7 @@ def render(*, factor: int = 1, angle: float = 0.0):
         y, x = row_mm - centre, col_mm - centre
         yr = y * math.cos(angle) + x * math.sin(angle)
         xr = -y * math.sin(angle) + x * math.cos(angle)
-        return (xr + centre) / s - 0.5, (yr + centre) / s - 0.5
+        return (xr + centre + PAD_MM) / s - 0.5, (yr + centre + PAD_MM) / s - 0.5
 
     image = 60 + 10 * np.sin(py / 3.0) + 8 * np.cos(px / 4.0)
     mass = _inside_ellipse(py, px, *MASS, lobes=0.12)

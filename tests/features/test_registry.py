@@ -27,6 +27,7 @@ from mammocad.features import (
     scenario_columns,
     texture,
 )
+from mammocad.features.margin import MARGIN_FEATURES
 from mammocad.features.mass import MassRegion
 from mammocad.features.registry import (
     CATEGORIES,
@@ -101,7 +102,7 @@ def test_format_constant(value, text):
 
 def test_features_are_collected_from_their_modules_in_order():
     collected = registry._collect(registry.FEATURE_MODULES)
-    assert [f.name for f in collected] == PAPER_COLUMNS
+    assert [f.name for f in collected] == [*PAPER_COLUMNS, *MARGIN_FEATURES]
     assert [f.name for f in features_of(calcification)] == list(CALCIFICATION_FEATURES)
     with pytest.raises(FeatureError, match="declared twice: calc_area_cv, "):
         registry._collect((calcification, calcification))
@@ -255,8 +256,8 @@ def with_extended_feature(monkeypatch):
 
 def test_an_extended_feature_joins_the_extended_set_only(with_extended_feature):
     assert feature_names("paper") == list(FEATURE_NAMES)
-    assert feature_names("extended") == [*FEATURE_NAMES, "mass_outline_share"]
-    assert scenario_columns("mass", "extended") == [*MASS_FEATURES, "mass_outline_share"]
+    assert feature_names("extended") == [*FEATURE_NAMES, *MARGIN_FEATURES, "mass_outline_share"]
+    assert scenario_columns("mass", "extended") == [*MASS_FEATURES, *MARGIN_FEATURES, "mass_outline_share"]
     assert scenario_columns("calcification", "extended") == list(CALCIFICATION_FEATURES)
     assert scenario_columns("combined", "extended")[-1] == "mass_outline_share"
     spec = feature_spec("mass_outline_share")
@@ -269,7 +270,7 @@ def test_an_extended_feature_joins_the_extended_set_only(with_extended_feature):
     paper = mass_features(image, mask, pixel_spacing_mm=0.2)
     extended = mass_features(image, mask, pixel_spacing_mm=0.2, feature_set="extended")
     assert list(paper) == list(MASS_FEATURES)
-    assert list(extended) == [*MASS_FEATURES, "mass_outline_share"]
+    assert list(extended) == [*MASS_FEATURES, *MARGIN_FEATURES, "mass_outline_share"]
     assert {k: extended[k] for k in paper} == paper
     outline = mask & ~(
         np.roll(mask, 1, 0) & np.roll(mask, -1, 0) & np.roll(mask, 1, 1) & np.roll(mask, -1, 1)
@@ -279,7 +280,8 @@ def test_an_extended_feature_joins_the_extended_set_only(with_extended_feature):
     assert empty["mass_outline_share"] == 0.0
 
     markdown = registry_markdown()
-    assert "## Extended set: mass features (1)" in markdown and "`mass_outline_share`" in markdown
+    n_extended = len(MARGIN_FEATURES) + 1
+    assert f"## Extended set: mass features ({n_extended})" in markdown and "`mass_outline_share`" in markdown
     assert "mass_outline_share" in registry_text() and "[extended]" in registry_text()
 
 

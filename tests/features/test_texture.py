@@ -14,7 +14,7 @@ from mammocad.features.registry import feature_specs
 from mammocad.features.texture import GLCM_LEVELS, CoOccurrence, glcm, glcm_distance, quantise
 
 PREFIX = "mass_glcm_"
-TEXTURE = [f for f in feature_specs("extended", "mass") if f.category == "texture"]
+TEXTURE = [f for f in feature_specs("extended", "mass") if f.name.startswith(PREFIX)]
 # The paper's 13 texture features, by name without the prefix.
 GLCM_FEATURES = tuple(f.name.removeprefix(PREFIX) for f in TEXTURE if f.feature_set == "paper")
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -34,6 +35,9 @@ from mammocad.features._shape import (
 from mammocad.features.spec import GAIN, GEOMETRIC, cached, feature
 from mammocad.features.texture import GLCM_LEVELS, CoOccurrence, glcm_distance, quantise_values
 from mammocad.segment._hull import RowHull, convex_area_of, mask_hull, unit_square_hull_perimeter
+
+if TYPE_CHECKING:
+    from mammocad.features.margin import MarginGrid
 
 __all__ = ["MassRegion", "ring_width_px", "MIN_RING_WIDTH_PX", "RING_WIDTH_FRACTION"]
 
@@ -183,6 +187,13 @@ class MassRegion:
     def max_grey(self) -> float:
         """Maximum grey value of the mass."""
         return float(self.grey.max())
+
+    @cached
+    def margin_grid(self) -> MarginGrid | None:
+        """The mass on the canonical grid of the margin features (:mod:`mammocad.features.margin`)."""
+        from mammocad.features.margin import MarginGrid
+
+        return MarginGrid.of(self.source_image, self.source_mask)
 
     @cached
     def glcm(self) -> CoOccurrence:

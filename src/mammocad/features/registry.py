@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from mammocad.errors import FeatureError
-from mammocad.features import calcification, mass, texture
+from mammocad.features import calcification, margin, mass, texture
 from mammocad.features.calcification import Calcifications
 from mammocad.features.mass import MassRegion
 from mammocad.features.spec import (
@@ -66,7 +66,7 @@ __all__ = [
 ]
 
 #: The modules whose :func:`~mammocad.features.spec.feature` functions make up the registry.
-FEATURE_MODULES: tuple[ModuleType, ...] = (calcification, mass, texture)
+FEATURE_MODULES: tuple[ModuleType, ...] = (calcification, mass, texture, margin)
 
 
 def _collect(modules: tuple[ModuleType, ...]) -> tuple[FeatureSpec, ...]:
