@@ -344,7 +344,10 @@ def _polar_region(
     # soft prior past the ROI circle.
     scale = max(float(local.mean(axis=0).max()), 0.0)
     frac = cand * dr / radius
-    score[:, cand] -= scale * (_POLAR_SIZE * frac + _POLAR_OUTSIDE * np.maximum(frac - _POLAR_OUTSIDE_FROM, 0.0) ** 2)[None, :]
+    score[:, cand] -= (
+        scale
+        * (_POLAR_SIZE * frac + _POLAR_OUTSIDE * np.maximum(frac - _POLAR_OUTSIDE_FROM, 0.0) ** 2)[None, :]
+    )
     # Circular dynamic programming: three laps, keep the middle one.
     step = max(1, int(round(_POLAR_STEP * radius / dr)))
     laps = np.concatenate([score, score, score], axis=0)
