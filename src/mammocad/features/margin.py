@@ -52,6 +52,7 @@ feature is 0 (as for an empty mask).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -144,37 +145,35 @@ class MarginGrid:
         return _convergence(self)
 
 
-def _lattice(a: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """Bilinear values of ``a`` at every ``(rows[i], cols[j])`` (a lattice: separable)."""
-    r = np.clip(rows, 0.0, a.shape[0] - 1.0)
-    c = np.clip(cols, 0.0, a.shape[1] - 1.0)
-    i0 = np.minimum(r.astype(np.intp), a.shape[0] - 2)
-    j0 = np.minimum(c.astype(np.intp), a.shape[1] - 2)
-    fr = (r - i0)[:, None]
-    fc = (c - j0)[None, :]
-    tmp = a[i0] * (1.0 - fr) + a[i0 + 1] * fr
-    return tmp[:, j0] * (1.0 - fc) + tmp[:, j0 + 1] * fc
+def _along(a: np.ndarray, at: np.ndarray, axis: int) -> np.ndarray:
+    """Linear interpolation of ``a`` along ``axis`` at the positions ``at`` (clamped to its ends)."""
+    n = a.shape[axis]
+    t = np.clip(at, 0.0, n - 1.0)
+    i0 = np.minimum(t.astype(np.intp), n - 2)
+    f = t - i0
+    if axis == 0:
+        return a[i0] * (1.0 - f)[:, None] + a[i0 + 1] * f[:, None]
+    return a[:, i0] * (1.0 - f)[None, :] + a[:, i0 + 1] * f[None, :]
 
 
 def _box_means(values: np.ndarray, rows: np.ndarray, cols: np.ndarray, half_width: float) -> np.ndarray:
     """Mean of the pixel-constant image ``values`` over the square of half-width
     ``half_width`` (pixels) centred on every lattice point ``(rows[i], cols[j])``.
 
-    Exact area weighting through the summed-area table, which is bilinear between
-    pixel corners; a half-width of 0.5 is bilinear interpolation of the pixels.
+    Exact area weighting: the running sum along the rows is linear between pixel
+    edges, so interpolating it gives each box's rows exactly; the same along the
+    columns of the (small) result. A half-width of 0.5 is bilinear interpolation.
+    Positions past the array see its running sums clamped (nothing beyond).
     """
     # Integer images sum exactly (and faster) in int64.
     dtype = np.int64 if values.dtype.kind in "biu" else np.float64
-    sat = np.zeros((values.shape[0] + 1, values.shape[1] + 1), dtype=dtype)
-    sat[1:, 1:] = np.cumsum(np.cumsum(values, axis=0, dtype=dtype), axis=1)
-    # Pixel k covers [k - 0.5, k + 0.5]: the integral up to coordinate t is sat at t + 0.5.
-    n, k = rows.size, cols.size
-    corners = _lattice(
-        sat,
-        np.concatenate([rows - half_width, rows + half_width]) + 0.5,
-        np.concatenate([cols - half_width, cols + half_width]) + 0.5,
-    )
-    total = corners[n:, k:] - corners[:n, k:] - corners[n:, :k] + corners[:n, :k]
+    down = np.zeros((values.shape[0] + 1, values.shape[1]), dtype=dtype)
+    np.cumsum(values, axis=0, dtype=dtype, out=down[1:])
+    # Pixel k covers [k - 0.5, k + 0.5]: the sum up to coordinate t is the running sum at t + 0.5.
+    strips = _along(down, rows + half_width + 0.5, 0) - _along(down, rows - half_width + 0.5, 0)
+    across = np.zeros((rows.size, values.shape[1] + 1))
+    np.cumsum(strips, axis=1, out=across[:, 1:])
+    total = _along(across, cols + half_width + 0.5, 1) - _along(across, cols - half_width + 0.5, 1)
     return total / (4.0 * half_width * half_width)
 
 
@@ -210,15 +209,15 @@ def _grid(image: np.ndarray, mask: np.ndarray) -> MarginGrid | None:
     c0, c1 = max(lo_c, 0), min(hi_c, image.shape[1])
     crop = image[r0:r1, c0:c1]
     check_finite(crop, "the image around the mass")
-    mcrop = mask[r0:r1, c0:c1]
     edge = ((r0 - lo_r, hi_r - r1), (c0 - lo_c, hi_c - c1))
     if any(v > 0 for pair in edge for v in pair):  # the grid reaches past the image: extend it
         crop = np.pad(crop, edge, mode="edge")
-        mcrop = np.pad(mcrop, edge)  # False outside
         r0, c0 = lo_r, lo_c
-    rows, cols = cy - r0 + off_r, cx - c0 + off_c
-    grid = _box_means(crop, rows, cols, h)
-    cover = _box_means(mcrop, rows, cols, h)
+    grid = _box_means(crop, cy - r0 + off_r, cx - c0 + off_c, h)
+    # The mask's coverage needs only its bounding box (and a ring of zeros).
+    m_pad = np.zeros((m.shape[0] + 2, m.shape[1] + 2), dtype=np.uint8)
+    m_pad[1:-1, 1:-1] = m
+    cover = _box_means(m_pad, cy - rs.start + 1 + off_r, cx - cs.start + 1 + off_c, h)
     gmask = cover >= 0.5
     if not gmask.any():
         return None
@@ -237,8 +236,12 @@ def _outline(cover: np.ndarray) -> _Outline | None:
     and concavity."""
     from skimage.measure import find_contours
 
-    contours = find_contours(np.pad(cover, 1), 0.5)
-    raw = max(contours, key=len)[:-1] - 1.0
+    # Only the rows and columns the mask touches (and a ring of zeros) hold the iso-line.
+    rows = np.flatnonzero(cover.max(axis=1) > 0)
+    cols = np.flatnonzero(cover.max(axis=0) > 0)
+    r0, c0 = int(rows[0]), int(cols[0])
+    contours = find_contours(np.pad(cover[r0 : rows[-1] + 1, c0 : cols[-1] + 1], 1), 0.5)
+    raw = max(contours, key=len)[:-1] + np.array([r0 - 1.0, c0 - 1.0])
     n = len(raw)
     if n < 8:
         return None
@@ -283,6 +286,27 @@ def _offsets(ctx: MarginGrid, where: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return vr, vc, np.hypot(vr, vc)
 
 
+@functools.cache
+def _kernel(sigma: float, order: int) -> np.ndarray:
+    """Sampled Gaussian (derivative) kernel of scipy.ndimage.gaussian_filter1d, truncated at 4σ."""
+    radius = int(4.0 * sigma + 0.5)
+    x = np.arange(-radius, radius + 1, dtype=np.float64)
+    phi = np.exp(-0.5 * (x / sigma) ** 2)
+    phi /= phi.sum()
+    if order == 1:
+        phi = -x / sigma**2 * phi
+    elif order == 2:
+        phi = (x * x / sigma**4 - 1.0 / sigma**2) * phi
+    # correlate1d correlates: flip so that the result is the convolution gaussian_filter gives.
+    return phi[::-1].copy()
+
+
+def _separable(image: np.ndarray, along_rows: np.ndarray, along_cols: np.ndarray) -> np.ndarray:
+    """``image`` filtered by ``along_rows`` down its columns (axis 0), then ``along_cols`` (axis 1)."""
+    out = ndi.correlate1d(image, along_rows, axis=0, mode="reflect")
+    return ndi.correlate1d(out, along_cols, axis=1, mode="reflect")
+
+
 def _line_orientation(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Orientation θ of bright line-like structure (radians; direction (cos θ, sin θ) in
     (row, col)) and its scale-normalised strength (0 where there is no bright line).
@@ -296,9 +320,10 @@ def _line_orientation(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     for sigma in _LINE_SIGMAS:
         # Sampled Gaussian-derivative kernels: orientations of noise come out uniform
         # (within 3 %); 3-point differences of a smoothed image favour the axes by 17 %.
-        hrr = ndi.gaussian_filter(image, sigma, order=(2, 0))
-        hcc = ndi.gaussian_filter(image, sigma, order=(0, 2))
-        hrc = ndi.gaussian_filter(image, sigma, order=(1, 1))
+        g0, g1, g2 = (_kernel(sigma, order) for order in (0, 1, 2))
+        hrr = _separable(image, g2, g0)
+        hcc = _separable(image, g0, g2)
+        hrc = _separable(image, g1, g1)
         mean = 0.5 * (hrr + hcc)
         root = np.sqrt(0.25 * (hrr - hcc) ** 2 + hrc * hrc)
         l1, l2 = mean - root, mean + root
@@ -356,7 +381,8 @@ def _edge_band(ctx: MarginGrid) -> tuple[np.ndarray, np.ndarray]:
 def _radial_gradient_index(ctx: MarginGrid) -> float:
     inside, outside = _edge_band(ctx)
     band = inside | outside
-    smooth = ndi.gaussian_filter(ctx.image, _GRADIENT_SIGMA)
+    g0 = _kernel(_GRADIENT_SIGMA, 0)
+    smooth = _separable(ctx.image, g0, g0)
     jr, jc = np.nonzero(band)
     jr = np.clip(jr, 1, smooth.shape[0] - 2)
     jc = np.clip(jc, 1, smooth.shape[1] - 2)
