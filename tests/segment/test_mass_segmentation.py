@@ -91,3 +91,25 @@ def test_bad_input():
         segment_mass(img, ROI(25, 25, 10), pixel_spacing_mm=SPACING, method="region", expected_fraction=0.0)
     with pytest.raises(SegmentationError, match="2-D"):
         mask_contour(np.ones(3, dtype=bool))
+
+
+@pytest.mark.parametrize("roi_radius", [27, 32, 45])
+def test_contour_follows_the_edge_not_the_roi_circle(roi_radius):
+    # Issue 14: no cap at a fraction of the ROI radius decides where the outline ends.
+    # A disc of radius 30: a tight circle (27, smaller than the mass), a close one and a
+    # loose one all give the disc, within a pixel or two of its edge.
+    scene = mass_scene(axes=(30, 30))
+    seg = segment_mass(scene.image, ROI(100, 100, roi_radius), pixel_spacing_mm=SPACING)
+    assert dice(seg.mask, scene.truth) > 0.93
+    radii = np.hypot(seg.contour[:, 0] - 100, seg.contour[:, 1] - 100)
+    assert np.median(radii) == pytest.approx(30, abs=2.0)
+    if abs(0.9 * roi_radius - 30) > 2:  # nothing rides a circle at 90 % of the ROI radius
+        assert np.mean(np.abs(radii - 0.9 * roi_radius) < 0.5) < 0.25
+
+
+def test_soft_prior_keeps_the_outline_inside_a_loose_circle_on_flat_tissue():
+    # A faint mass with no strong edge past the circle does not spill out of it.
+    scene = mass_scene(axes=(20, 20), contrast=12.0)
+    seg = segment_mass(scene.image, ROI(100, 100, 26), pixel_spacing_mm=SPACING)
+    radii = np.hypot(seg.contour[:, 0] - 100, seg.contour[:, 1] - 100)
+    assert radii.max() < 1.5 * 26 and dice(seg.mask, scene.truth) > 0.8

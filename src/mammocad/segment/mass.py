@@ -5,16 +5,17 @@ contour methods are provided, all seeded at the ROI centre and restricted to the
 ROI plus a margin; each gives one connected, hole-free region:
 
 ``"polar"`` (default)
-    Rays are cast from the seed over a Gaussian-smoothed image; every candidate
-    boundary radius on a ray is scored by the mean grey level inside it minus the
-    mean in a band just outside (area-weighted, so that the means are those of
-    disc sectors), blended 9 : 1 with the same score averaged over all rays, less
-    a mild penalty growing with the radius; dynamic programming then picks one
-    radius per ray, maximising the total score while neighbouring rays may differ
-    by only 3 % of the ROI radius. The boundary stays within 90 % of the ROI
-    radius (the ROI is taken to enclose the mass, touching it at only a few
-    points). Star-shaped by construction; robust on textured tissue where
-    thresholds leak.
+    Rays are cast from the seed out to the ROI radius plus the margin, over a
+    Gaussian-smoothed image; every candidate boundary radius on a ray is scored by
+    the local edge step (the mean grey level over a tenth of the ROI radius inside
+    it minus the mean over as much outside) plus half the region step (the mean
+    inside it minus the mean in a band just outside, area-weighted so that the
+    means are those of disc sectors), less a mild penalty growing with the radius
+    and a soft prior past the ROI circle (growing with the square of the distance
+    past it; a strong edge outweighs it); dynamic programming then picks one radius
+    per ray, maximising the total score while neighbouring rays may differ by only
+    3 % of the ROI radius. Star-shaped by construction; robust on textured tissue
+    where thresholds leak.
 ``"region"``
     Region growing on a Gaussian-smoothed image: the grey level half-way between
     the seed (median of the central disc) and the surround (median of a ring just
@@ -51,8 +52,7 @@ MASS_METHODS = ("polar", "region", "chan_vese", "geodesic")
 # docs/segmentation.md and docs/margins.md): the fraction of the seed-threshold gap
 # added to the threshold at the far edge of the margin ("region"); the opening
 # radius and the largest smoothing, as fractions of the ROI radius. For "polar": the
-# weight of each ray's own score against the all-ray average; the largest radius
-# change between neighbouring rays and the width of the outside band of the region
+# largest radius change between neighbouring rays and the width of the outside band of the region
 # step (fractions of the radius); the half-width of the local edge step (fraction
 # of the ROI radius) and the weight of the region step beside it; the largest
 # smoothing (fraction of the ROI radius); the weight of the mild penalty on the
@@ -62,13 +62,10 @@ MASS_METHODS = ("polar", "region", "chan_vese", "geodesic")
 _LEAK_PENALTY = 1.0
 _OPEN_FRACTION = 0.15
 _SIGMA_FRACTION = 0.1
-_POLAR_LOCAL = 1.0
 _POLAR_STEP = 0.03
 _POLAR_BAND = 0.3
 _POLAR_EDGE = 0.1
 _POLAR_REGION = 0.5
-_POLAR_EDGE_WEIGHT = 1.0
-_POLAR_OUTSIDE_FROM = 1.0
 _POLAR_SIGMA_FRACTION = 0.05
 _POLAR_SIZE = 0.4
 _POLAR_OUTSIDE = 30.0
@@ -334,9 +331,8 @@ def _polar_region(
     half = max(2, int(round(_POLAR_EDGE * radius / dr)))
     lo, hi = np.maximum(cand - half, 0), np.minimum(cand + half, n_r)
     edge_step = (plain[:, cand] - plain[:, lo]) / (cand - lo) - (plain[:, hi] - plain[:, cand]) / (hi - cand)
-    local = _POLAR_EDGE_WEIGHT * edge_step + _POLAR_REGION * region_step
-    # Blend each ray's own step with the average step over all rays at the same radius.
-    score[:, cand] = _POLAR_LOCAL * local + (1.0 - _POLAR_LOCAL) * local.mean(axis=0, keepdims=True)
+    local = edge_step + _POLAR_REGION * region_step
+    score[:, cand] = local
     inside_step = np.full((n_angles, n_r), -np.inf)
     inside_step[:, cand] = region_step
     # A mild penalty on the boundary radius (on textured tissue the step score is flat
@@ -345,8 +341,7 @@ def _polar_region(
     scale = max(float(local.mean(axis=0).max()), 0.0)
     frac = cand * dr / radius
     score[:, cand] -= (
-        scale
-        * (_POLAR_SIZE * frac + _POLAR_OUTSIDE * np.maximum(frac - _POLAR_OUTSIDE_FROM, 0.0) ** 2)[None, :]
+        scale * (_POLAR_SIZE * frac + _POLAR_OUTSIDE * np.maximum(frac - 1.0, 0.0) ** 2)[None, :]
     )
     # Circular dynamic programming: three laps, keep the middle one.
     step = max(1, int(round(_POLAR_STEP * radius / dr)))
