@@ -1,0 +1,109 @@
+"""Synthetic masses of known margin: spiculated or ill-defined against circumscribed.
+
+``--per-class`` masses of each margin from :func:`mammocad.synth.make_case` (384 × 384 at
+0.15 mm; benign cases give circumscribed masses, malignant ones spiculated or
+ill-defined), each segmented in its ROI (:func:`segment_mass`) and measured with the
+paper's 26 mass features and the 7 margin features. Protocol of ``margins_protocol.py``
+(stratified 5-fold CV × 10; each case is its own group): circumscribed vs spiculated and
+circumscribed vs ill-defined, for the 26, the 7, and both (the extended mass scenario).
+Issue 14's goal: spiculated vs circumscribed separated with AUC ≥ 0.95.
+
+    OMP_NUM_THREADS=1 python benchmarks/margins_synthetic.py
+
+Writes benchmarks/results/margins_synthetic.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from margins_protocol import available_models, cross_validated, single_feature_aucs  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--per-class", type=int, default=40)
+    parser.add_argument("--seed", type=int, default=1000, help="first case seed")
+    parser.add_argument("--repeats", type=int, default=10)
+    args = parser.parse_args()
+
+    from mammocad._fileio import atomic_write_text
+    from mammocad.features import MASS_FEATURES, mass_features
+    from mammocad.features.margin import MARGIN_FEATURES
+    from mammocad.io import ROI
+    from mammocad.segment import segment_mass
+    from mammocad.synth import make_case
+
+    wanted = dict.fromkeys(("circumscribed", "spiculated", "ill-defined"), args.per_class)
+    rows, seed = [], args.seed
+    while any(wanted.values()):
+        malignant_left = max(wanted["spiculated"], wanted["ill-defined"])
+        pathology = "benign" if wanted["circumscribed"] >= malignant_left else "malignant"
+        case = make_case(seed, abnormality="mass", pathology=pathology, size=384, pixel_spacing_mm=0.15)
+        seed += 1
+        (lesion,) = case.lesions
+        if wanted[lesion.subtype] == 0:
+            continue
+        wanted[lesion.subtype] -= 1
+        image, s = case.mammogram.pixels, case.mammogram.pixel_spacing_mm
+        mask = segment_mass(image, ROI(lesion.x, lesion.y, lesion.radius), pixel_spacing_mm=s).mask
+        row = {"seed": seed - 1, "margin": lesion.subtype}
+        row.update(mass_features(image, mask, pixel_spacing_mm=s, feature_set="extended"))
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    models = available_models()
+    sets = {
+        "paper_mass_26": list(MASS_FEATURES),
+        "margin_7": list(MARGIN_FEATURES),
+        "extended_mass_33": list(MASS_FEATURES) + list(MARGIN_FEATURES),
+    }
+    results: dict[str, object] = {}
+    for other in ("spiculated", "ill-defined"):
+        part = table[table["margin"].isin(["circumscribed", other])].reset_index(drop=True)
+        y = (part["margin"] == other).to_numpy(dtype=int)
+        groups = part["seed"].to_numpy()
+        block: dict[str, object] = {
+            name: {
+                m: cross_validated(part[cols].to_numpy(float), y, groups, m, repeats=args.repeats)
+                for m in models
+            }
+            for name, cols in sets.items()
+        }
+        block["single_margin_features"] = single_feature_aucs(part, MARGIN_FEATURES, y, groups)
+        results[f"circumscribed_vs_{other}"] = block
+    report = {
+        "benchmark": "margins_synthetic",
+        "command": "OMP_NUM_THREADS=1 python benchmarks/margins_synthetic.py",
+        "per_class": args.per_class,
+        "seeds": [int(table["seed"].min()), int(table["seed"].max())],
+        "models": models,
+        "results": results,
+        "python": sys.version.split()[0],
+        "machine": platform.machine(),
+    }
+    path = ROOT / "benchmarks" / "results" / "margins_synthetic.json"
+    atomic_write_text(path, json.dumps(report, indent=2) + "\n")
+    for key, block in results.items():
+        print(key)
+        for name, per_model in block.items():  # type: ignore[union-attr]
+            if name == "single_margin_features":
+                continue
+            cells = "  ".join(f"{m} {v['auc']:.3f} {v['ci95']}" for m, v in per_model.items())
+            print(f"  {name:18s} {cells}")
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
