@@ -25,9 +25,7 @@ Writes benchmarks/results/margins_inserted.json and docs/images/margins_inserted
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -36,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from margins_protocol import available_models, cross_validated, single_feature_aucs  # noqa: E402
+from margins_protocol import margin_contrasts, print_results, write_report  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 MARGINS = ("circumscribed", "spiculated", "ill-defined")
@@ -119,7 +117,6 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=10)
     args = parser.parse_args()
 
-    from mammocad._fileio import atomic_write_text
     from mammocad.features import MASS_FEATURES, mass_features
     from mammocad.features.margin import MARGIN_FEATURES, margin_features
     from mammocad.io import ROI
@@ -164,57 +161,25 @@ def main() -> int:
     table = pd.DataFrame(rows)
     elapsed = time.perf_counter() - start
 
-    models = available_models()
-    sets = {
-        "paper_mass_26": list(MASS_FEATURES),
-        f"margin_{len(MARGIN_FEATURES)}": list(MARGIN_FEATURES),
-        f"extended_mass_{len(MASS_FEATURES) + len(MARGIN_FEATURES)}": list(MASS_FEATURES)
-        + list(MARGIN_FEATURES),
-    }
-    results: dict[str, object] = {}
-    for other in ("spiculated", "ill-defined"):
-        part = table[table["margin"].isin(["circumscribed", other])].reset_index(drop=True)
-        y = (part["margin"] == other).to_numpy(dtype=int)
-        groups = part["site"].to_numpy()
-        block: dict[str, object] = {
-            name: {
-                m: cross_validated(part[cols].to_numpy(float), y, groups, m, repeats=args.repeats)
-                for m in models
-            }
-            for name, cols in sets.items()
-        }
-        block["single_features"] = single_feature_aucs(
-            part, list(MASS_FEATURES) + list(MARGIN_FEATURES), y, groups
-        )
-        results[f"circumscribed_vs_{other}"] = block
+    results = margin_contrasts(
+        table, "site", repeats=args.repeats, single=list(MASS_FEATURES) + list(MARGIN_FEATURES)
+    )
     figure = ROOT / "docs" / "images" / "margins_inserted.png"
     contact_sheet(examples, figure)
     contact_sheet(examples, figure.with_name("margins_inserted_plain.png"), plain=True)
     report = {
-        "benchmark": "margins_inserted",
         "command": "MAMMOCAD_DATA=/work/shared/data OMP_NUM_THREADS=1 python benchmarks/margins_inserted.py",
         "sites": int(len(chosen)),
         "seed": args.seed,
         "dice_by_margin": {
             m: round(float(table.loc[table["margin"] == m, "dice"].mean()), 4) for m in MARGINS
         },
-        "models": models,
         "results": results,
         "figure": str(figure.relative_to(ROOT)),
         "seconds": round(elapsed, 1),
-        "python": sys.version.split()[0],
-        "machine": platform.machine(),
     }
-    path = ROOT / "benchmarks" / "results" / "margins_inserted.json"
-    atomic_write_text(path, json.dumps(report, indent=2) + "\n")
-    for key, block in results.items():
-        print(key)
-        for name, per_model in block.items():  # type: ignore[union-attr]
-            if name == "single_features":
-                best = sorted(per_model.items(), key=lambda kv: -abs(kv[1]["auc"] - 0.5))[:5]
-                print("  best single:", ", ".join(f"{n} {v['auc']:.2f}" for n, v in best))
-                continue
-            print(f"  {name:20s} " + "  ".join(f"{m} {v['auc']:.3f}" for m, v in per_model.items()))
+    path = write_report("margins_inserted", report)
+    print_results(results)
     print("Dice by margin:", report["dice_by_margin"], f"; wrote {path} and {figure}")
     return 0
 

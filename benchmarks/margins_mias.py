@@ -27,9 +27,7 @@ Writes benchmarks/results/margins_mias.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -38,9 +36,15 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from margins_protocol import available_models, bootstrap_auc_ci, cross_validated, single_feature_aucs  # noqa: E402
+from margins_protocol import (  # noqa: E402
+    available_models,
+    bootstrap_auc_ci,
+    compare_sets,
+    cross_validated,
+    print_results,
+    write_report,
+)
 
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def measure(data: Path) -> tuple[pd.DataFrame, float]:
@@ -84,31 +88,20 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=10)
     args = parser.parse_args()
 
-    from mammocad._fileio import atomic_write_text
-    from mammocad.features import FEATURE_NAMES, MASS_FEATURES
+    from mammocad.features import FEATURE_NAMES
     from mammocad.features.margin import MARGIN_FEATURES
 
     start = time.perf_counter()
     table, on_old_cap = measure(Path(args.data))
     elapsed = time.perf_counter() - start
-    models = available_models()
     masses = table[table["abnormality"] == "mass"].reset_index(drop=True)
     groups = masses["patient_id"].to_numpy()
-    sets = {
-        "paper_mass_26": list(MASS_FEATURES),
-        f"margin_{len(MARGIN_FEATURES)}": list(MARGIN_FEATURES),
-        f"extended_mass_{len(MASS_FEATURES) + len(MARGIN_FEATURES)}": list(MASS_FEATURES)
-        + list(MARGIN_FEATURES),
-    }
     results: dict[str, object] = {}
     for target in ("label", "margin_class"):
         y = masses[target].to_numpy()
-        block: dict[str, object] = {}
-        for set_name, columns in sets.items():
-            X = masses[columns].to_numpy(dtype=float)
-            block[set_name] = {m: cross_validated(X, y, groups, m, repeats=args.repeats) for m in models}
-        block["single_margin_features"] = single_feature_aucs(masses, MARGIN_FEATURES, y, groups)
-        results[f"masses_{target}"] = block
+        results[f"masses_{target}"] = compare_sets(
+            masses, y, groups, repeats=args.repeats, single=list(MARGIN_FEATURES)
+        )
     y = masses["label"].to_numpy()
     radiologists = masses["margin_class"].to_numpy(dtype=float)
     lo, hi = bootstrap_auc_ci(y, radiologists, groups)
@@ -130,11 +123,12 @@ def main() -> int:
         ),
     ):
         X = table[columns].to_numpy(dtype=float)
-        combined[set_name] = {m: cross_validated(X, y_all, g_all, m, repeats=args.repeats) for m in models}
+        combined[set_name] = {
+            m: cross_validated(X, y_all, g_all, m, repeats=args.repeats) for m in available_models()
+        }
     results["combined_label"] = combined
 
     report = {
-        "benchmark": "margins_mias",
         "command": "MAMMOCAD_DATA=/work/shared/data OMP_NUM_THREADS=1 python benchmarks/margins_mias.py",
         "protocol": f"patient-grouped stratified 5-fold CV x {args.repeats}; AUC = mean over repeats; ci95 = patient "
         "bootstrap of the repeat-averaged out-of-fold score",
@@ -143,26 +137,11 @@ def main() -> int:
         "n_masses_malignant": int(masses["label"].sum()),
         "n_masses_spic_or_misc": int(masses["margin_class"].sum()),
         "mass_contour_share_on_old_cap": round(on_old_cap, 4),
-        "models": models,
         "results": results,
         "measure_seconds": round(elapsed, 1),
-        "python": sys.version.split()[0],
-        "machine": platform.machine(),
     }
-    path = ROOT / "benchmarks" / "results" / "margins_mias.json"
-    atomic_write_text(path, json.dumps(report, indent=2) + "\n")
-    for key in ("masses_label", "masses_margin_class", "combined_label"):
-        print(key)
-        for set_name, per_model in results[key].items():  # type: ignore[union-attr]
-            if set_name == "single_margin_features":
-                continue
-            if "auc" in per_model:
-                print(f"  {set_name:28s} AUC {per_model['auc']:.3f} {per_model['ci95']}")
-                continue
-            cells = "  ".join(
-                f"{m} {v['auc']:.3f} [{v['ci95'][0]:.2f}, {v['ci95'][1]:.2f}]" for m, v in per_model.items()
-            )
-            print(f"  {set_name:28s} {cells}")
+    path = write_report("margins_mias", report)
+    print_results(results)
     print(f"contour share on the old cap: {on_old_cap:.3f}; wrote {path}")
     return 0
 

@@ -15,8 +15,10 @@ mean over the repeats, with
 
 from __future__ import annotations
 
+import json
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -107,3 +109,71 @@ def single_feature_aucs(table, columns: Sequence[str], y: np.ndarray, groups: np
         lo, hi = bootstrap_auc_ci(y, x, groups)
         out[name] = {"auc": round(auc(y, x), 4), "ci95": [round(lo, 4), round(hi, 4)]}
     return out
+
+
+def mass_feature_sets() -> dict[str, list[str]]:
+    """The three mass feature sets compared: the paper's 26, the margin features, both."""
+    from mammocad.features import MASS_FEATURES
+    from mammocad.features.margin import MARGIN_FEATURES
+
+    paper, margin = list(MASS_FEATURES), list(MARGIN_FEATURES)
+    return {
+        f"paper_mass_{len(paper)}": paper,
+        f"margin_{len(margin)}": margin,
+        f"extended_mass_{len(paper) + len(margin)}": paper + margin,
+    }
+
+
+def compare_sets(table, y: np.ndarray, groups: np.ndarray, *, repeats: int, single: Sequence[str]) -> dict:
+    """:func:`cross_validated` for every set of :func:`mass_feature_sets` and every model,
+    and :func:`single_feature_aucs` of the ``single`` columns (under ``"single_features"``)."""
+    models = available_models()
+    block: dict[str, object] = {
+        name: {m: cross_validated(table[cols].to_numpy(float), y, groups, m, repeats=repeats) for m in models}
+        for name, cols in mass_feature_sets().items()
+    }
+    block["single_features"] = single_feature_aucs(table, single, y, groups)
+    return block
+
+
+def margin_contrasts(table, group_column: str, *, repeats: int, single: Sequence[str]) -> dict:
+    """Circumscribed against spiculated, and against ill-defined (``table["margin"]``)."""
+    results = {}
+    for other in ("spiculated", "ill-defined"):
+        part = table[table["margin"].isin(["circumscribed", other])].reset_index(drop=True)
+        y = (part["margin"] == other).to_numpy(dtype=int)
+        groups = part[group_column].to_numpy()
+        results[f"circumscribed_vs_{other}"] = compare_sets(part, y, groups, repeats=repeats, single=single)
+    return results
+
+
+def print_results(results: dict) -> None:
+    """One line per feature set: each model's AUC and CI; the best single features."""
+    for key, block in results.items():
+        print(key)
+        for name, per_model in block.items():
+            if name == "single_features":
+                best = sorted(per_model.items(), key=lambda kv: -abs(kv[1]["auc"] - 0.5))[:5]
+                print("  best single:", ", ".join(f"{n} {v['auc']:.2f}" for n, v in best))
+            elif "auc" in per_model:
+                print(f"  {name:28s} AUC {per_model['auc']:.3f} {per_model['ci95']}")
+            else:
+                cells = "  ".join(
+                    f"{m} {v['auc']:.3f} [{v['ci95'][0]:.2f}, {v['ci95'][1]:.2f}]"
+                    for m, v in per_model.items()
+                )
+                print(f"  {name:20s} {cells}")
+
+
+def write_report(name: str, report: dict) -> Path:
+    """Write ``benchmarks/results/<name>.json`` (atomically) with the models and platform added."""
+    import platform
+    import sys
+
+    from mammocad._fileio import atomic_write_text
+
+    report = {"benchmark": name, **report, "models": available_models()}
+    report.update(python=sys.version.split()[0], machine=platform.machine())
+    path = Path(__file__).resolve().parent / "results" / f"{name}.json"
+    atomic_write_text(path, json.dumps(report, indent=2) + "\n")
+    return path

@@ -16,17 +16,14 @@ Writes benchmarks/results/margins_synthetic.json.
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import sys
 from pathlib import Path
 
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from margins_protocol import available_models, cross_validated, single_feature_aucs  # noqa: E402
+from margins_protocol import margin_contrasts, print_results, write_report  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def main() -> int:
@@ -38,8 +35,7 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=10)
     args = parser.parse_args()
 
-    from mammocad._fileio import atomic_write_text
-    from mammocad.features import MASS_FEATURES, mass_features
+    from mammocad.features import mass_features
     from mammocad.features.margin import MARGIN_FEATURES
     from mammocad.io import ROI
     from mammocad.segment import segment_mass
@@ -62,45 +58,15 @@ def main() -> int:
         row.update(mass_features(image, mask, pixel_spacing_mm=s, feature_set="extended"))
         rows.append(row)
     table = pd.DataFrame(rows)
-    models = available_models()
-    sets = {
-        "paper_mass_26": list(MASS_FEATURES),
-        "margin_7": list(MARGIN_FEATURES),
-        "extended_mass_33": list(MASS_FEATURES) + list(MARGIN_FEATURES),
-    }
-    results: dict[str, object] = {}
-    for other in ("spiculated", "ill-defined"):
-        part = table[table["margin"].isin(["circumscribed", other])].reset_index(drop=True)
-        y = (part["margin"] == other).to_numpy(dtype=int)
-        groups = part["seed"].to_numpy()
-        block: dict[str, object] = {
-            name: {
-                m: cross_validated(part[cols].to_numpy(float), y, groups, m, repeats=args.repeats)
-                for m in models
-            }
-            for name, cols in sets.items()
-        }
-        block["single_margin_features"] = single_feature_aucs(part, MARGIN_FEATURES, y, groups)
-        results[f"circumscribed_vs_{other}"] = block
+    results = margin_contrasts(table, "seed", repeats=args.repeats, single=list(MARGIN_FEATURES))
     report = {
-        "benchmark": "margins_synthetic",
         "command": "OMP_NUM_THREADS=1 python benchmarks/margins_synthetic.py",
         "per_class": args.per_class,
         "seeds": [int(table["seed"].min()), int(table["seed"].max())],
-        "models": models,
         "results": results,
-        "python": sys.version.split()[0],
-        "machine": platform.machine(),
     }
-    path = ROOT / "benchmarks" / "results" / "margins_synthetic.json"
-    atomic_write_text(path, json.dumps(report, indent=2) + "\n")
-    for key, block in results.items():
-        print(key)
-        for name, per_model in block.items():  # type: ignore[union-attr]
-            if name == "single_margin_features":
-                continue
-            cells = "  ".join(f"{m} {v['auc']:.3f} {v['ci95']}" for m, v in per_model.items())
-            print(f"  {name:18s} {cells}")
+    path = write_report("margins_synthetic", report)
+    print_results(results)
     print(f"wrote {path}")
     return 0
 
