@@ -46,7 +46,6 @@ from margins_protocol import (  # noqa: E402
 )
 
 
-
 def measure(data: Path) -> tuple[pd.DataFrame, float]:
     """One row per lesion: ids, label, margin class, the 41 features, the margin features."""
     from mammocad.datasets import load_mias
