@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from margins_protocol import margin_contrasts, print_results, write_report  # noqa: E402
+from margins_protocol import contact_sheet, margin_contrasts, print_results, write_report  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 MARGINS = ("circumscribed", "spiculated", "ill-defined")
@@ -80,31 +80,6 @@ def sites(data: Path, n: int, seed: int):
     return out, rng
 
 
-def contact_sheet(examples, path: Path, tile: int = 180, plain: bool = False) -> None:
-    from PIL import Image, ImageDraw
-
-    from mammocad._fileio import atomic_path
-
-    sheet = Image.new("RGB", (tile * len(MARGINS), tile * len(examples)))
-    for i, row in enumerate(examples):
-        for j, (img, roi, truth_c, seg_c) in enumerate(row):
-            h = int(roi.radius * 1.25)
-            r0, c0 = int(roi.y) - h, int(roi.x) - h
-            crop = np.pad(img, h)[r0 + h : r0 + 3 * h, c0 + h : c0 + 3 * h].astype(float)
-            lo, hi = np.percentile(crop, [1, 99.5])
-            crop = np.clip((crop - lo) / max(hi - lo, 1) * 255, 0, 255).astype(np.uint8)
-            k = tile / (2 * h)
-            im = Image.fromarray(crop).resize((tile, tile)).convert("RGB")
-            d = ImageDraw.Draw(im)
-            for contour, colour in ((truth_c, (0, 255, 0)), (seg_c, (255, 0, 0))):
-                if len(contour) and not plain:
-                    d.line([((p[1] - c0 + 0.5) * k, (p[0] - r0 + 0.5) * k) for p in contour], fill=colour)
-            d.text((3, 3), MARGINS[j], fill=(255, 255, 0))
-            sheet.paste(im, (j * tile, i * tile))
-    with atomic_path(path) as tmp:
-        sheet.save(tmp, format="PNG")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -127,7 +102,6 @@ def main() -> int:
     chosen, rng = sites(Path(args.data), args.pairs, args.seed)
     rows, examples = [], []
     for k, (film, pixels, centre, radius, contrast) in enumerate(chosen):
-        row_examples = []
         # One smooth core per site: the three masses differ only in their margin.
         core = MassCore.draw(rng, "circumscribed")
         for margin in MARGINS:
@@ -155,9 +129,7 @@ def main() -> int:
             row.update(margin_features(img, seg.mask, pixel_spacing_mm=SPACING))
             rows.append(row)
             if k < 4:
-                row_examples.append((img, roi, mask_contour(truth), seg.contour))
-        if row_examples:
-            examples.append(row_examples)
+                examples.append((img, roi, mask_contour(truth), seg.contour, margin))
     table = pd.DataFrame(rows)
     elapsed = time.perf_counter() - start
 
@@ -165,8 +137,13 @@ def main() -> int:
         table, "site", repeats=args.repeats, single=list(MASS_FEATURES) + list(MARGIN_FEATURES)
     )
     figure = ROOT / "docs" / "images" / "margins_inserted.png"
-    contact_sheet(examples, figure)
-    contact_sheet(examples, figure.with_name("margins_inserted_plain.png"), plain=True)
+    truth_and_contour = [
+        (img, roi, [(truth, (0, 255, 0)), (contour, (255, 0, 0))], label, False)
+        for img, roi, truth, contour, label in examples
+    ]
+    contact_sheet(truth_and_contour, figure, columns=len(MARGINS))
+    plain = [(img, roi, [], label, False) for img, roi, _, _, label in examples]
+    contact_sheet(plain, figure.with_name("margins_inserted_plain.png"), columns=len(MARGINS))
     report = {
         "command": "MAMMOCAD_DATA=/work/shared/data OMP_NUM_THREADS=1 python benchmarks/margins_inserted.py",
         "sites": int(len(chosen)),

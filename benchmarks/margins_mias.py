@@ -21,7 +21,8 @@ contours lying where the old 90 %-of-radius cap was (0.87-0.93 × the ROI radius
 
     MAMMOCAD_DATA=/work/shared/data OMP_NUM_THREADS=1 python benchmarks/margins_mias.py
 
-Writes benchmarks/results/margins_mias.json.
+Writes benchmarks/results/margins_mias.json and docs/images/margins_mias_spic_misc.png (the
+34 SPIC/MISC masses: ROI circle in cyan, segmented contour in red).
 """
 
 from __future__ import annotations
@@ -40,10 +41,13 @@ from margins_protocol import (  # noqa: E402
     available_models,
     bootstrap_auc_ci,
     compare_sets,
+    contact_sheet,
     cross_validated,
     print_results,
     write_report,
 )
+
+FIGURE = Path(__file__).resolve().parents[1] / "docs" / "images" / "margins_mias_spic_misc.png"
 
 
 def measure(data: Path) -> tuple[pd.DataFrame, float]:
@@ -57,6 +61,7 @@ def measure(data: Path) -> tuple[pd.DataFrame, float]:
     lesions = load_mias(data / "mias", with_roi=True)
     rows = []
     on_old_cap = []
+    tiles: list[tuple] = []
     for _, r in lesions.iterrows():
         mg = read_mammogram(r.image_path, pixel_spacing_mm=r.pixel_spacing_mm)
         roi = ROI(r.x, r.y, r.radius)
@@ -75,7 +80,11 @@ def measure(data: Path) -> tuple[pd.DataFrame, float]:
         if r.abnormality == "mass" and seg.found:
             d = np.hypot(seg.contour[:, 0] - r.y, seg.contour[:, 1] - r.x) / r.radius
             on_old_cap.append(float(np.mean(np.abs(d - 0.9) <= 0.03)))
+        if r.mias_class in ("SPIC", "MISC"):
+            label = f"{r.lesion_id} {r.mias_class} {r.pathology[0].upper()}"
+            tiles.append((mg.pixels, roi, [(seg.contour, (255, 0, 0))], label, True))
         rows.append(row)
+    contact_sheet(tiles, FIGURE, columns=8, tile=150)
     return pd.DataFrame(rows), float(np.mean(on_old_cap))
 
 

@@ -177,3 +177,36 @@ def write_report(name: str, report: dict) -> Path:
     path = Path(__file__).resolve().parent / "results" / f"{name}.json"
     atomic_write_text(path, json.dumps(report, indent=2) + "\n")
     return path
+
+
+def contact_sheet(tiles: Sequence[tuple], path: Path, *, columns: int, tile: int = 180) -> None:
+    """Write a PNG grid of lesion crops (1.25 ROI radii around the centre, contrast-stretched).
+
+    Each tile is ``(image, roi, outlines, label, circle)``: ``outlines`` a list of
+    ``((row, col) points, RGB colour)``, ``circle`` whether to draw the ROI circle (cyan).
+    """
+    from PIL import Image, ImageDraw
+
+    from mammocad._fileio import atomic_path
+
+    rows = (len(tiles) + columns - 1) // columns
+    sheet = Image.new("RGB", (tile * columns, tile * rows))
+    for n, (img, roi, outlines, label, circle) in enumerate(tiles):
+        h = int(roi.radius * 1.25) + 2
+        r0, c0 = int(roi.y) - h, int(roi.x) - h
+        crop = np.pad(img, h, mode="edge")[r0 + h : r0 + 3 * h, c0 + h : c0 + 3 * h].astype(float)
+        lo, hi = np.percentile(crop, [1, 99.5])
+        crop = np.clip((crop - lo) / max(hi - lo, 1) * 255, 0, 255).astype(np.uint8)
+        k = tile / (2 * h)
+        im = Image.fromarray(crop).resize((tile, tile)).convert("RGB")
+        draw = ImageDraw.Draw(im)
+        if circle:
+            cx, cy, r = (roi.x - c0 + 0.5) * k, (roi.y - r0 + 0.5) * k, roi.radius * k
+            draw.ellipse([cx - r, cy - r, cx + r, cy + r], outline=(0, 200, 255))
+        for contour, colour in outlines:
+            if len(contour):
+                draw.line([((p[1] - c0 + 0.5) * k, (p[0] - r0 + 0.5) * k) for p in contour], fill=colour)
+        draw.text((3, 3), label, fill=(255, 255, 0))
+        sheet.paste(im, ((n % columns) * tile, (n // columns) * tile))
+    with atomic_path(path) as tmp:
+        sheet.save(tmp, format="PNG")
