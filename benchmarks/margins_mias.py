@@ -1,8 +1,8 @@
 """Margin features on mini-MIAS: issue 14's protocol on the real masses, and the combined scenario.
 
 Every mini-MIAS lesion with coordinates is read, segmented in its annotated ROI and
-measured: the paper's 41 features (``extract_lesion_features``) and the margin
-features (:mod:`mammocad.features.margin`) of the segmented mass. Then, with the
+measured with the extended feature set, as ``mammocad features --feature-set extended``
+does: the paper's 41 features and the margin features (:mod:`mammocad.features.margin`). Then, with the
 protocol of ``margins_protocol.py`` (patient-grouped stratified 5-fold CV × 10;
 SVM, KNN8, LDA, logistic regression, and ``hgb`` where available; AUC with a
 patient-bootstrap 95 % CI):
@@ -51,12 +51,14 @@ FIGURE = Path(__file__).resolve().parents[1] / "docs" / "images" / "margins_mias
 
 
 def measure(data: Path) -> tuple[pd.DataFrame, float]:
-    """One row per lesion: ids, label, margin class, the 41 features, the margin features."""
+    """One row per lesion: ids, label, margin class and the extended set (the 41 and the margin features).
+
+    Each lesion is measured as ``mammocad features --feature-set extended`` measures it
+    (:func:`mammocad.pipeline.measure_on_grid` on the analysis grid).
+    """
     from mammocad.datasets import load_mias
-    from mammocad.features import FEATURE_NAMES, extract_lesion_features
-    from mammocad.features.margin import margin_features
     from mammocad.io import ROI, read_mammogram
-    from mammocad.segment import segment_mass
+    from mammocad.pipeline import analysis_grid, measure_on_grid
 
     lesions = load_mias(data / "mias", with_roi=True)
     rows = []
@@ -64,7 +66,9 @@ def measure(data: Path) -> tuple[pd.DataFrame, float]:
     tiles: list[tuple] = []
     for _, r in lesions.iterrows():
         mg = read_mammogram(r.image_path, pixel_spacing_mm=r.pixel_spacing_mm)
-        roi = ROI(r.x, r.y, r.radius)
+        grid = analysis_grid(mg)
+        roi = ROI(r.x, r.y, r.radius).scaled(grid.scale / mg.scale)
+        seg, features = measure_on_grid(grid, roi, feature_set="extended")
         row = {
             "lesion_id": r.lesion_id,
             "patient_id": r.patient_id,
@@ -72,17 +76,15 @@ def measure(data: Path) -> tuple[pd.DataFrame, float]:
             "mias_class": r.mias_class,
             "label": int(r.pathology == "malignant"),
             "margin_class": int(r.mias_class in ("SPIC", "MISC")),
+            **features,
         }
-        features = extract_lesion_features(mg, roi)
-        row.update({name: features[name] for name in FEATURE_NAMES})
-        seg = segment_mass(mg.pixels, roi, pixel_spacing_mm=r.pixel_spacing_mm)
-        row.update(margin_features(mg.pixels, seg.mask, pixel_spacing_mm=r.pixel_spacing_mm))
-        if r.abnormality == "mass" and seg.found:
-            d = np.hypot(seg.contour[:, 0] - r.y, seg.contour[:, 1] - r.x) / r.radius
+        contour = seg.mass_contour
+        if r.abnormality == "mass" and seg.mass_found:
+            d = np.hypot(contour[:, 0] - roi.y, contour[:, 1] - roi.x) / roi.radius
             on_old_cap.append(float(np.mean(np.abs(d - 0.9) <= 0.03)))
         if r.mias_class in ("SPIC", "MISC"):
             label = f"{r.lesion_id} {r.mias_class} {r.pathology[0].upper()}"
-            tiles.append((mg.pixels, roi, [(seg.contour, (255, 0, 0))], label, True))
+            tiles.append((grid.pixels, roi, [(contour, (255, 0, 0))], label, True))
         rows.append(row)
     contact_sheet(tiles, FIGURE, columns=8, tile=150)
     return pd.DataFrame(rows), float(np.mean(on_old_cap))

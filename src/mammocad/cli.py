@@ -32,6 +32,13 @@ app.add_typer(manifest_app, name="manifest")
 F = TypeVar("F", bound=Callable[..., Any])
 
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or summaries.")]
+FeatureSet = Annotated[
+    str,
+    typer.Option(
+        "--feature-set",
+        help="paper (the 41) or extended (the 41 and the 7 mass-margin features of issue 14).",
+    ),
+]
 
 
 def _spacing(value: float | None) -> float | None:
@@ -403,9 +410,10 @@ def features_command(
         bool, typer.Option("--markdown", help="With --list: print docs/features.md.")
     ] = False,
     pixel_spacing: PixelSpacing = None,
+    feature_set: FeatureSet = "paper",
     quiet: Quiet = False,
 ) -> None:
-    """Measure the paper's 41 features of every lesion of a lesion table (resumable).
+    """Measure the features of every lesion of a lesion table (resumable): the paper's 41, or --feature-set extended.
 
     Lesions that cannot be measured are listed with their reasons in
     FEATURES.skipped.csv next to the output; a run that measures none fails.
@@ -421,8 +429,10 @@ def features_command(
         return
     if lesions is None or out is None:
         raise FeatureError("give a lesion table and --out FEATURES.parquet (or --list)")
+    from mammocad.features import feature_names
     from mammocad.pipeline import measure_lesion_table
 
+    feature_names(feature_set)  # an unknown set is an error before anything is read
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         result = measure_lesion_table(
@@ -432,10 +442,12 @@ def features_command(
             scheduler=scheduler,
             progress=not quiet,
             pixel_spacing_mm=pixel_spacing,
+            feature_set=feature_set,
         )
     _warn_skipped(result.attrs["skipped"], result.attrs["skipped_path"])
     say(
-        f"wrote {out}: {len(result)} lesions x 41 features ({result.attrs['computed']} measured now, "
+        f"wrote {out}: {len(result)} lesions x {len(feature_names(feature_set))} features "
+        f"({result.attrs['computed']} measured now, "
         f"{result.attrs['resumed']} already there); {result.attrs['summary']}",
         quiet,
     )
@@ -469,6 +481,7 @@ def train(
     folds: Annotated[int, typer.Option("--folds", help="Cross-validation folds, grouped by patient.")] = 10,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the folds and the model.", callback=_seed)] = 0,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Parallel grid-search fits.", callback=_jobs)] = 1,
+    feature_set: FeatureSet = "paper",
     quiet: Quiet = False,
 ) -> None:
     """Select a model by patient-grouped k-fold CV on the training rows; save it."""
@@ -479,19 +492,33 @@ def train(
         model,
         out,
         scenario=scenario,
+        feature_set=feature_set,
         n_splits=folds,
         random_state=seed,
         n_jobs=jobs,
         progress=not quiet,
     )
     meta = outcome.metadata
+    say(
+        f"{model} ({scenario}, {feature_set} set, {len(outcome.feature_names)} features, "
+        f"{meta['n_train']} training lesions): {_fit_summary(meta)}; wrote {out}",
+        quiet,
+    )
+    if "paper_set" in meta:
+        paper = meta["paper_set"]
+        say(
+            f"  beside it, {model} ({scenario}, paper set, {paper['n_features']} features): {_fit_summary(paper)}",
+            quiet,
+        )
+
+
+def _fit_summary(meta: dict[str, Any]) -> str:
+    """CV accuracy, test AUC where there are test rows, and the best parameters of a training run."""
     m = meta["metrics"]
     test = f"; test AUC {m['test_auc']:.3f}" if m.get("test_auc") is not None else ""
-    say(
-        f"{model} ({scenario}, {len(outcome.feature_names)} features, {meta['n_train']} training lesions): "
+    return (
         f"{m['n_splits']}-fold CV accuracy {m['cv_accuracy_mean']:.3f} ± {m['cv_accuracy_std']:.3f}{test}; "
-        f"best {meta['best_params']}; wrote {out}",
-        quiet,
+        f"best {meta['best_params']}"
     )
 
 
@@ -544,7 +571,7 @@ def _print_results(result: Any, quiet: bool) -> None:
     table = result.table()
     for _, row in table.iterrows():
         typer.echo(
-            f"  {row['scenario']:<14}{row['model']:<7} acc {row['accuracy']:.3f} "
+            f"  {row['scenario']:<18}{row['model']:<7} acc {row['accuracy']:.3f} "
             f"[{row['accuracy_ci_low']:.2f}, {row['accuracy_ci_high']:.2f}]  "
             f"AUC {row['auc']:.3f} [{row['auc_ci_low']:.2f}, {row['auc_ci_high']:.2f}]  "
             f"CV {row['cv_accuracy_mean']:.2f} ± {row['cv_accuracy_std']:.2f}"
@@ -592,15 +619,21 @@ def reproduce(
         ),
     ] = None,
     pixel_spacing: PixelSpacing = None,
+    feature_set: FeatureSet = "paper",
     quiet: Quiet = False,
 ) -> None:
-    """Run the paper's experiment (3 scenarios x every model, see --models) and write a report."""
+    """Run the paper's experiment (3 scenarios x every model, see --models) and write a report.
+
+    With --feature-set extended, the mass and combined scenarios are also run with the
+    margin features, side by side with the paper's.
+    """
     from mammocad.pipeline import reproduce as run
 
     done = run(
         data,
         out,
         scenarios=_csv_option(scenarios, "--scenarios") or [],
+        feature_set=feature_set,
         models=_csv_option(models, "--models"),
         test_fraction=test_fraction,
         split_column=split_column,

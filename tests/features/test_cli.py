@@ -24,7 +24,7 @@ def test_measure_and_resume(tmp_path, capsys, monkeypatch):
     make_cohort(2, tmp_path, seed=4, size=384, pixel_spacing_mm=0.2)
     calls = []
 
-    def fake(grid, roi):
+    def fake(grid, roi, **_):
         calls.append(roi)
         return None, dict.fromkeys(FEATURE_NAMES, 0.5)
 

@@ -283,3 +283,181 @@ def test_synthetic_spiculated_and_circumscribed_masses_are_separated():
     cv = StratifiedKFold(n_splits=5, shuffle=True, random_state=0)
     score = cross_val_predict(make_model("logreg"), X, y, cv=cv, method="predict_proba")[:, 1]
     assert roc_auc_score(y, score) >= 0.95
+
+
+# --- the extended set through the pipeline and the command line ---------------------------
+
+
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory):
+    from mammocad.synth import make_cohort
+
+    folder = tmp_path_factory.mktemp("cohort")
+    make_cohort(8, folder, seed=5, size=256, pixel_spacing_mm=0.2)
+    return folder
+
+
+@pytest.mark.slow
+def test_measure_lesion_table_with_the_extended_set(cohort, tmp_path):
+    from mammocad.features.registry import feature_names
+    from mammocad.pipeline import measure_lesion_table
+
+    out = tmp_path / "features.parquet"
+    extended = measure_lesion_table(cohort / "lesions.csv", out, progress=False, feature_set="extended")
+    assert list(extended.columns[6:]) == feature_names("extended")
+    assert extended[list(MARGIN_FEATURES)].notna().all().all()
+    assert extended.attrs["computed"] == len(extended)
+    # The paper's 41 are the same measurement with either set.
+    paper = measure_lesion_table(cohort / "lesions.csv", tmp_path / "paper.parquet", progress=False)
+    assert paper[feature_names("paper")].equals(extended[feature_names("paper")])
+    # Another set is another setting: the rows are measured again, without the 7 columns.
+    again = measure_lesion_table(cohort / "lesions.csv", out, progress=False)
+    assert again.attrs["computed"] == len(again) and not set(MARGIN_FEATURES) & set(again.columns)
+    with pytest.raises(FeatureError, match="unknown feature set 'margins'"):
+        measure_lesion_table(cohort / "lesions.csv", out, progress=False, feature_set="margins")
+
+
+@pytest.mark.slow
+def test_train_and_predict_with_the_extended_set(cohort, tmp_path):
+    from mammocad.pipeline import analyse_lesion, load_model, measure_lesion_table, train
+    from mammocad.pipeline.reproduce import experiment_scenarios
+    from mammocad.synth import make_case
+
+    table = measure_lesion_table(
+        cohort / "lesions.csv", tmp_path / "f.parquet", progress=False, feature_set="extended"
+    )
+    outcome = train(table, "lda", tmp_path / "model", scenario="mass", feature_set="extended", n_splits=2)
+    assert len(outcome.feature_names) == 33 and outcome.feature_names[-7:] == MARGIN_FEATURES
+    assert outcome.metadata["feature_set"] == "extended"
+    # A model trained on margin features gets them measured when it predicts.
+    case = make_case(8, abnormality="mass", size=256, pixel_spacing_mm=0.2)
+    analysis = analyse_lesion(case.mammogram, case.lesions[0].roi, model=load_model(tmp_path / "model"))
+    assert set(MARGIN_FEATURES) <= set(analysis.features) and 0 <= analysis.probability <= 1
+    assert len(analyse_lesion(case.mammogram, case.lesions[0].roi).features) == 41
+    scenarios = experiment_scenarios(["calcification", "mass", "combined"], "extended")
+    assert list(scenarios) == ["calcification", "mass", "combined", "mass_extended", "combined_extended"]
+    assert scenarios["combined_extended"][-7:] == list(MARGIN_FEATURES)
+
+
+@pytest.mark.slow
+def test_cli_feature_set_option(cohort, tmp_path):
+    from typer.testing import CliRunner
+
+    from mammocad.cli import app
+    from mammocad.features import read_feature_table
+
+    runner = CliRunner()
+    out = tmp_path / "f.csv"
+    result = runner.invoke(
+        app, ["features", str(cohort / "lesions.csv"), "--out", str(out), "--feature-set", "extended", "-q"]
+    )
+    assert result.exit_code == 0, result.output
+    assert set(MARGIN_FEATURES) <= set(read_feature_table(out).columns)
+    bad = runner.invoke(
+        app, ["features", str(cohort / "lesions.csv"), "--out", str(out), "--feature-set", "all"]
+    )
+    assert bad.exit_code == 1 and "error: unknown feature set 'all'" in bad.output
+    paper_table = tmp_path / "paper.csv"
+    runner.invoke(app, ["features", str(cohort / "lesions.csv"), "--out", str(paper_table), "-q"])
+    missing = runner.invoke(
+        app,
+        [
+            "train",
+            str(paper_table),
+            "--model",
+            "lda",
+            "--out",
+            str(tmp_path / "m"),
+            "--feature-set",
+            "extended",
+        ],
+    )
+    assert missing.exit_code == 1 and "missing feature column(s) mass_line_convergence" in missing.output
+
+
+def _extended_table(n: int = 40, seed: int = 0):
+    """A feature table with the extended set's columns: the margin features carry the label."""
+    import pandas as pd
+
+    from mammocad.features.registry import feature_names
+
+    rng = np.random.default_rng(seed)
+    label = np.arange(n) % 2
+    names = feature_names("extended")
+    X = rng.normal(size=(n, len(names))) + 1.5 * label[:, None] * np.isin(names, MARGIN_FEATURES)
+    ids = pd.DataFrame(
+        {
+            "lesion_id": [f"L{i}" for i in range(n)],
+            "patient_id": [f"P{i}" for i in range(n)],
+            "abnormality": "mass",
+            "pathology": np.where(label == 1, "malignant", "benign"),
+            "label": label,
+            "split": "",
+        }
+    )
+    return pd.concat([ids, pd.DataFrame(X, columns=names)], axis=1)
+
+
+def test_cli_train_and_reproduce_report_the_paper_set_beside_the_extended(tmp_path):
+    import json
+
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from mammocad.cli import app
+    from mammocad.features.registry import scenario_columns
+
+    runner = CliRunner()
+    table = tmp_path / "features.csv"
+    _extended_table().to_csv(table, index=False)
+    model = tmp_path / "model"
+    args = ["train", str(table), "-m", "lda", "-s", "mass", "--folds", "3", "-o", str(model)]
+    trained = runner.invoke(app, [*args, "--feature-set", "extended"])
+    assert trained.exit_code == 0, trained.output
+    assert "(mass, extended set, 33 features" in trained.output
+    assert "beside it, lda (mass, paper set, 26 features)" in trained.output
+    meta = json.loads((model / "model.json").read_text())
+    assert meta["feature_names"][-7:] == list(MARGIN_FEATURES)
+    # The margin features carry the label here, so the extended model must be the better one.
+    extended_cv = meta["metadata"]["metrics"]["cv_accuracy_mean"]
+    assert extended_cv > meta["metadata"]["paper_set"]["metrics"]["cv_accuracy_mean"] + 0.2
+    plain = runner.invoke(app, args)  # the paper's set: nothing beside it
+    assert plain.exit_code == 0 and "beside it" not in plain.output
+
+    out = tmp_path / "run"
+    common = [
+        "--models",
+        "lda",
+        "--scenarios",
+        "calcification,mass",
+        "--n-splits",
+        "3",
+        "--n-bootstrap",
+        "50",
+    ]
+    res = runner.invoke(
+        app, ["reproduce", str(table), "--out", str(out), *common, "--feature-set", "extended"]
+    )
+    assert res.exit_code == 0, res.output
+    scenarios = json.loads((out / "results.json").read_text())["scenarios"]
+    assert list(scenarios) == ["calcification", "mass", "mass_extended"]  # calcification gains nothing
+    assert scenarios["mass_extended"]["columns"] == scenario_columns("mass", "extended")
+    rows = pd.read_csv(out / "results.csv")
+    assert set(rows.scenario) == {"calcification", "mass", "mass_extended"}
+    assert "with the margin features (extended set)" in (out / "report.html").read_text()
+    assert (out / "roc_mass_extended.png").is_file()
+    auc = rows.set_index("scenario")["auc"]
+    assert auc["mass_extended"] > auc["mass"]
+
+    # A table measured with the paper's set: one error naming the columns and the option.
+    paper = tmp_path / "paper.csv"
+    _extended_table().drop(columns=list(MARGIN_FEATURES)).to_csv(paper, index=False)
+    for cmd in (
+        [*args[:1], str(paper), *args[2:], "--feature-set", "extended"],
+        ["reproduce", str(paper), "--out", str(out), *common, "--feature-set", "extended"],
+    ):
+        bad = runner.invoke(app, cmd)
+        assert bad.exit_code == 1, bad.output
+        assert bad.output.startswith(f"error: {paper}: missing feature column(s) mass_line_convergence,")
+        assert bad.output.rstrip().endswith("(mammocad features --feature-set extended)")
+        assert len(bad.output.strip().splitlines()) == 1

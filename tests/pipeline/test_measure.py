@@ -64,14 +64,14 @@ def test_rerun_resumes_and_computes_nothing(cohort, local_table):
     pd.testing.assert_frame_equal(again, first)
 
 
-def _fake_measure(grid, roi):
+def _fake_measure(grid, roi, **_):
     return None, dict.fromkeys(FEATURE_NAMES, 1.0)
 
 
 def test_interrupted_run_loses_nothing_written(cohort, tmp_path, monkeypatch):
     calls = []
 
-    def interrupt_third(grid, roi):
+    def interrupt_third(grid, roi, **_):
         calls.append(roi)
         if len(calls) == 3:
             raise KeyboardInterrupt
@@ -100,7 +100,7 @@ def test_kill_9_mid_run_loses_nothing_written(cohort, tmp_path):
         import mammocad.pipeline.measure as m
         from mammocad.features import FEATURE_NAMES
         calls = []
-        def fake(grid, roi):
+        def fake(grid, roi, **_):
             calls.append(roi)
             if len(calls) == 3:  # two lesions measured and checkpointed
                 print("ready", flush=True)
@@ -152,7 +152,7 @@ def test_roi_from_mask_and_skipped_lesions(cohort, tmp_path, monkeypatch):
 
 
 def test_unexpected_errors_skip_the_lesion_not_the_batch(cohort, tmp_path, monkeypatch):
-    def broken(grid, roi):
+    def broken(grid, roi, **_):
         if roi.x == cohort.iloc[1]["x"] * grid.scale:  # the ROI is mapped onto the analysis grid
             raise RuntimeError("boom")
         return _fake_measure(grid, roi)
@@ -274,7 +274,7 @@ def test_two_runs_writing_one_output_lose_no_row(cohort, tmp_path, monkeypatch):
     inside = threading.Event()
     release = threading.Event()
 
-    def slow_first(grid, roi):
+    def slow_first(grid, roi, **_):
         if threading.current_thread().name == "first" and not inside.is_set():
             inside.set()
             assert release.wait(60)
@@ -314,7 +314,11 @@ def test_new_settings_measure_everything_again(cohort, tmp_path, monkeypatch):
     out = tmp_path / "f.csv"
     measure_lesion_table(cohort, out, progress=False)
     real = measure_module.measurement_settings
-    monkeypatch.setattr(measure_module, "measurement_settings", lambda: dict(real(), mammocad_version="9.9"))
+    monkeypatch.setattr(
+        measure_module,
+        "measurement_settings",
+        lambda feature_set: dict(real(feature_set), mammocad_version="9.9"),
+    )
     again = measure_lesion_table(cohort, out, progress=False)
     assert again.attrs["computed"] == 4 and again.attrs["resumed"] == 0
     assert {p.mammocad_version for p in read_provenance(out).rows.values()} == {measure_module.__version__}

@@ -1,4 +1,4 @@
-"""The 41 features of one segmented lesion.
+"""The features of one segmented lesion (the paper's 41, or the extended set).
 
 :func:`lesion_features` measures a :class:`~mammocad.segment.LesionSegmentation`:
 the 15 calcification features on its calcification labels and the 26 mass
@@ -11,7 +11,7 @@ import math
 from typing import TYPE_CHECKING
 
 from mammocad.errors import FeatureError
-from mammocad.features.registry import FEATURE_NAMES, calcification_features, mass_features
+from mammocad.features.registry import calcification_features, feature_names, mass_features
 
 if TYPE_CHECKING:
     from mammocad.segment.lesion import LesionSegmentation
@@ -19,8 +19,8 @@ if TYPE_CHECKING:
 __all__ = ["lesion_features"]
 
 
-def lesion_features(segmentation: LesionSegmentation) -> dict[str, float]:
-    """All 41 features of a segmented lesion.
+def lesion_features(segmentation: LesionSegmentation, *, feature_set: str = "paper") -> dict[str, float]:
+    """All features of a feature set of a segmented lesion (the paper's 41 by default).
 
     Parameters
     ----------
@@ -28,12 +28,14 @@ def lesion_features(segmentation: LesionSegmentation) -> dict[str, float]:
         From :func:`mammocad.segment.segment_lesion`. Its window holds the
         context the features look at, so the values equal those measured on the
         whole image.
+    feature_set : {"paper", "extended"}
+        The paper's 41, or those and the extended ones (:mod:`mammocad.features.registry`).
 
     Returns
     -------
     dict
-        ``{name: value}`` for :data:`~mammocad.features.FEATURE_NAMES`, in
-        registry order; never NaN.
+        ``{name: value}`` for :func:`~mammocad.features.feature_names` of the set,
+        in registry order; never NaN.
 
     Raises
     ------
@@ -54,9 +56,12 @@ def lesion_features(segmentation: LesionSegmentation) -> dict[str, float]:
     """
     seg = segmentation
     spacing = seg.pixel_spacing_mm
-    values = calcification_features(seg.image, seg.labels, pixel_spacing_mm=spacing, roi=seg.window_roi)
-    values.update(mass_features(seg.image, seg.mass_mask, pixel_spacing_mm=spacing))
-    bad = [name for name in FEATURE_NAMES if not math.isfinite(values[name])]
+    names = feature_names(feature_set)
+    values = calcification_features(
+        seg.image, seg.labels, pixel_spacing_mm=spacing, roi=seg.window_roi, feature_set=feature_set
+    )
+    values.update(mass_features(seg.image, seg.mass_mask, pixel_spacing_mm=spacing, feature_set=feature_set))
+    bad = [name for name in names if not math.isfinite(values[name])]
     if bad:
         raise FeatureError(f"non-finite feature(s) {', '.join(bad)}")
-    return {name: float(values[name]) for name in FEATURE_NAMES}
+    return {name: float(values[name]) for name in names}

@@ -45,7 +45,7 @@ import pandas as pd
 
 from mammocad._fileio import atomic_path
 from mammocad.errors import FeatureTableError
-from mammocad.features.registry import FEATURE_NAMES, scenario_columns
+from mammocad.features.registry import FEATURE_SET_NAMES, feature_names, scenario_columns
 
 __all__ = [
     "ID_COLUMNS",
@@ -57,6 +57,7 @@ __all__ = [
     "table_columns",
     "empty_feature_table",
     "validate_feature_table",
+    "require_feature_set",
     "read_feature_table",
     "write_feature_table",
     "to_xy_groups",
@@ -90,7 +91,9 @@ _PARQUET_KEY = b"mammocad.provenance"
 _FORMAT = "mammocad feature table provenance 1"
 
 
-def feature_columns(scenario: str | Sequence[str] = "combined") -> tuple[str, ...]:
+def feature_columns(
+    scenario: str | Sequence[str] = "combined", feature_set: str = "paper"
+) -> tuple[str, ...]:
     """Feature columns of a scenario (the registry's), or the given column names.
 
     Parameters
@@ -98,11 +101,13 @@ def feature_columns(scenario: str | Sequence[str] = "combined") -> tuple[str, ..
     scenario : str or sequence of str
         ``"calcification"`` (15), ``"mass"`` (26), ``"combined"`` (41), or explicit
         column names.
+    feature_set : {"paper", "extended"}
+        For a scenario name: the paper's columns, or those and the extended ones.
 
     Raises
     ------
     FeatureError
-        For an unknown scenario name.
+        For an unknown scenario name or feature set.
 
     Examples
     --------
@@ -110,13 +115,13 @@ def feature_columns(scenario: str | Sequence[str] = "combined") -> tuple[str, ..
     ('calc_count', 'calc_mean_diameter_mm')
     """
     if isinstance(scenario, str):
-        return tuple(scenario_columns(scenario))
+        return tuple(scenario_columns(scenario, feature_set))
     return tuple(str(name) for name in scenario)
 
 
-def table_columns(scenario: str | Sequence[str] = "combined") -> tuple[str, ...]:
-    """:data:`ID_COLUMNS` followed by :func:`feature_columns` of ``scenario``."""
-    return ID_COLUMNS + feature_columns(scenario)
+def table_columns(scenario: str | Sequence[str] = "combined", feature_set: str = "paper") -> tuple[str, ...]:
+    """:data:`ID_COLUMNS` followed by :func:`feature_columns` of ``scenario`` (in ``feature_set``)."""
+    return ID_COLUMNS + feature_columns(scenario, feature_set)
 
 
 def empty_feature_table() -> pd.DataFrame:
@@ -126,6 +131,48 @@ def empty_feature_table() -> pd.DataFrame:
 
 def _fail(where: str, message: str) -> FeatureTableError:
     return FeatureTableError(f"{where}: {message}")
+
+
+def require_feature_set(
+    table: pd.DataFrame, columns: Sequence[str], feature_set: str, *, where: str = "feature table"
+) -> None:
+    """Refuse a table without the columns a feature set asks for, naming them and the set.
+
+    Parameters
+    ----------
+    table : DataFrame
+    columns : sequence of str
+        The feature columns wanted (e.g. :func:`feature_columns` of a scenario in ``feature_set``).
+    feature_set : {"paper", "extended"}
+        The set they come from: the message says to measure the table with it.
+    where : str
+        How to name the table in the message.
+
+    Raises
+    ------
+    FeatureTableError
+        ``<where>: missing feature column(s) ... of the extended feature set: measure the
+        lesions with it (mammocad features --feature-set extended)``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table = pd.DataFrame(columns=feature_columns("mass"))
+    >>> require_feature_set(table, feature_columns("mass"), "paper")
+    >>> wanted = feature_columns("mass", "extended")[-1:]
+    >>> require_feature_set(table, wanted, "extended", where="f.csv")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    mammocad.errors.FeatureTableError: f.csv: missing feature column(s) mass_radial_length_entropy of ...
+    """
+    absent = [c for c in columns if c not in table.columns]
+    if absent:
+        more = " ..." if len(absent) > 10 else ""
+        raise _fail(
+            where,
+            f"missing feature column(s) {', '.join(absent[:10])}{more} of the {feature_set} feature set: "
+            f"measure the lesions with it (mammocad features --feature-set {feature_set})",
+        )
 
 
 def validate_feature_table(
@@ -142,7 +189,7 @@ def validate_feature_table(
         ``lesion_id`` and ``label`` are required; ``patient_id``, ``abnormality``,
         ``pathology`` and ``split`` default to ``""`` (a blank ``patient_id`` to the
         lesion's id: the lesion is its own patient). Feature columns are the
-        registry's names present in the table.
+        registry's names present in the table (of any feature set).
     scenario : str or sequence of str, optional
         Feature columns that must be present (see :func:`feature_columns`).
     where : str
@@ -174,7 +221,7 @@ def validate_feature_table(
     if absent:
         more = " ..." if len(absent) > 10 else ""
         raise _fail(where, f"missing feature column(s) {', '.join(absent[:10])}{more}")
-    known = [c for c in FEATURE_NAMES if c in table.columns]
+    known = [c for c in feature_names(FEATURE_SET_NAMES[-1]) if c in table.columns]
     features = known + [c for c in wanted if c not in known]
     if not features:
         raise _fail(where, "not a mammocad feature table (no feature column)")
@@ -247,6 +294,7 @@ def to_xy_groups(
     table: pd.DataFrame,
     scenario: str | Sequence[str] = "combined",
     *,
+    feature_set: str = "paper",
     where: str = "feature table",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The arrays a model is trained on: features, labels and patient groups.
@@ -257,6 +305,8 @@ def to_xy_groups(
         A feature table (validated here).
     scenario : str or sequence of str
         Scenario name or explicit feature columns (see :func:`feature_columns`).
+    feature_set : {"paper", "extended"}
+        For a scenario name: which set's columns.
     where : str
         How to name the table in messages.
 
@@ -279,7 +329,7 @@ def to_xy_groups(
     FeatureError
         For an unknown scenario.
     """
-    names = list(feature_columns(scenario))
+    names = list(feature_columns(scenario, feature_set))
     valid = validate_feature_table(table, scenario=names, where=where)
     X = valid[names].to_numpy(dtype=np.float64)
     # Beyond 1e12 no feature is a measurement, and squaring it (scaling, variances) overflows.

@@ -102,8 +102,10 @@ def analysis_grid(mammogram: Mammogram, *, pixel_spacing_mm: float | None = None
     return normalise(mammogram, size=GRID_SIZE)
 
 
-def measure_on_grid(grid: Mammogram, roi: ROI) -> tuple[LesionSegmentation, dict[str, float]]:
-    """Segment one ROI of the analysis grid once and measure its 41 features.
+def measure_on_grid(
+    grid: Mammogram, roi: ROI, *, feature_set: str = "paper"
+) -> tuple[LesionSegmentation, dict[str, float]]:
+    """Segment one ROI of the analysis grid once and measure its features.
 
     The one place where a lesion is segmented and measured: :func:`analyse_lesion`
     and :func:`~mammocad.pipeline.measure_lesion_table` both call it.
@@ -114,17 +116,19 @@ def measure_on_grid(grid: Mammogram, roi: ROI) -> tuple[LesionSegmentation, dict
         From :func:`analysis_grid` (its pixel spacing is known).
     roi : ROI
         In ``grid``'s pixels.
+    feature_set : {"paper", "extended"}
+        The paper's 41 features, or those and the extended ones.
 
     Returns
     -------
     segmentation : LesionSegmentation
     features : dict
-        The 41 features, registry order.
+        The set's features, registry order.
     """
     spacing = _spacing(grid, None)
     segmentation = segment_lesion(grid.pixels, roi, pixel_spacing_mm=spacing)
     try:
-        values = lesion_features(segmentation)
+        values = lesion_features(segmentation, feature_set=feature_set)
     except FeatureError as exc:
         raise FeatureError(f"{grid.source or 'mammogram'}: {exc}") from None
     return segmentation, values
@@ -147,7 +151,8 @@ class LesionAnalysis:
     segmentation : LesionSegmentation
         Calcifications and mass, on the grid.
     features : dict
-        The 41 features, registry order.
+        The paper's 41 features (and the extended ones where the model uses them),
+        registry order.
     probability : float or None
         Probability of malignancy, when a model was given.
     model_name : str or None
@@ -171,7 +176,10 @@ def analyse_lesion(
     pixel_spacing_mm: float | None = None,
     model: TrainedModel | None = None,
 ) -> LesionAnalysis:
-    """Segment one lesion, measure its 41 features and, with a model, its probability.
+    """Segment one lesion, measure its features and, with a model, its probability.
+
+    The paper's 41 features; the extended set (:mod:`mammocad.features.registry`)
+    when the model was trained on one of its features.
 
     What the viewer shows for an ROI and what ``mammocad predict`` prints; the
     values are those :func:`~mammocad.pipeline.measure_lesion_table` writes for
@@ -215,7 +223,7 @@ def analyse_lesion(
     grid = analysis_grid(mammogram, pixel_spacing_mm=pixel_spacing_mm)
     scale = grid.scale / mammogram.scale
     grid_roi = roi.scaled(scale)
-    segmentation, values = measure_on_grid(grid, grid_roi)
+    segmentation, values = measure_on_grid(grid, grid_roi, feature_set=_feature_set_of(model))
     probability = None if model is None else _probability(model, values)
     return LesionAnalysis(
         roi=roi,
@@ -227,6 +235,17 @@ def analyse_lesion(
         probability=probability,
         model_name=None if model is None else model.name,
     )
+
+
+def _feature_set_of(model: TrainedModel | None) -> str:
+    """The smallest feature set holding every feature the model uses (``"paper"`` without one)."""
+    from mammocad.features.registry import FEATURE_SET_NAMES, feature_names
+
+    needed = set(model.feature_names) if model is not None else set()
+    for name in FEATURE_SET_NAMES:
+        if needed <= set(feature_names(name)):
+            return name
+    return "paper"  # features no set knows: the model's check names them
 
 
 def _probability(model: TrainedModel, features: dict[str, float]) -> float:

@@ -1,4 +1,4 @@
-"""Measure a lesion table: every lesion's 41 features into one feature table.
+"""Measure a lesion table: every lesion's features (the paper's 41, or the extended set) into one feature table.
 
 What ``mammocad features`` and ``mammocad reproduce`` run. Lesions are grouped by
 image, so that each image is read and normalised once (CBIS-DDSM has several
@@ -30,7 +30,7 @@ from mammocad import __version__
 from mammocad._fileio import atomic_path
 from mammocad.datasets import finite_or_none, lesion_frame, read_lesion_table, roi_from_mask
 from mammocad.errors import FeatureError, ImageReadError, MammocadError, PixelSpacingError, ROIError
-from mammocad.features.registry import FEATURE_NAMES
+from mammocad.features.registry import FEATURE_SET_NAMES, feature_names
 from mammocad.features.table import (
     LABELS,
     Provenance,
@@ -83,24 +83,25 @@ def _defaults(func: Callable[..., Any]) -> dict[str, Any]:
     }
 
 
-def measurement_settings() -> dict[str, Any]:
+def measurement_settings(feature_set: str = "paper") -> dict[str, Any]:
     """The settings a feature table row is measured with (hashed into its provenance).
 
     The mammocad version, the analysis grid, the segmenters' parameters and the
-    feature names: a change in any of them makes a rerun measure every lesion again.
+    feature names of the set: a change in any of them (another ``feature_set``
+    too) makes a rerun measure every lesion again.
 
     Examples
     --------
     >>> settings = measurement_settings()
-    >>> settings["grid_size"], len(settings["features"])
-    (1024, 41)
+    >>> settings["grid_size"], len(settings["features"]), len(measurement_settings("extended")["features"])
+    (1024, 41, 48)
     """
     settings = {
         "mammocad_version": __version__,
         "grid_size": GRID_SIZE,
         "segment_calcifications": _defaults(segment_calcifications),
         "segment_mass": _defaults(segment_mass),
-        "features": list(FEATURE_NAMES),
+        "features": feature_names(feature_set),
     }
     return json.loads(json.dumps(settings, default=repr))
 
@@ -248,7 +249,9 @@ def _measure_image(task: Mapping[str, Any]) -> list[tuple[str, str, Any]]:
             out.append(("skip", lesion_id, ("unexpected", _unexpected(exc))))
             continue
         try:
-            _, values = measure_on_grid(grid, roi.scaled(grid.scale / image.scale))
+            _, values = measure_on_grid(
+                grid, roi.scaled(grid.scale / image.scale), feature_set=task["feature_set"]
+            )
         except ROIError as exc:
             out.append(("skip", lesion_id, ("roi", str(exc))))
             continue
@@ -284,7 +287,7 @@ def _lesion_table(lesions: pd.DataFrame | str | os.PathLike[str]) -> pd.DataFram
     )
 
 
-def _tasks(todo: list[dict[str, Any]], option: float | None) -> list[dict[str, Any]]:
+def _tasks(todo: list[dict[str, Any]], option: float | None, feature_set: str) -> list[dict[str, Any]]:
     """Group lesions by image (and given spacings), in order of first appearance: one task each."""
     groups: dict[tuple[str, float | None, float | None], list[dict[str, Any]]] = {}
     for record in todo:
@@ -301,6 +304,7 @@ def _tasks(todo: list[dict[str, Any]], option: float | None) -> list[dict[str, A
             "pixel_spacing_option": option,
             "nominal_pixel_spacing_mm": nominal,
             "lesions": members,
+            "feature_set": feature_set,
         }
         for (path, spacing, nominal), members in groups.items()
     ]
@@ -358,8 +362,9 @@ def measure_lesion_table(
     chunk_size: int = 25,
     flush_seconds: float = 30.0,
     pixel_spacing_mm: float | None = None,
+    feature_set: str = "paper",
 ) -> pd.DataFrame:
-    """Measure the 41 features of every lesion of a lesion table; write the feature table.
+    """Measure the features of every lesion of a lesion table; write the feature table.
 
     Each image is read once and brought to the analysis grid; its pixel spacing is
     settled first, from its header (:func:`~mammocad.pipeline.spacing.resolve_pixel_spacing`:
@@ -396,6 +401,10 @@ def measure_lesion_table(
     pixel_spacing_mm : float, optional
         Pixel edge in mm for images whose file and table row give none
         (``--pixel-spacing``).
+    feature_set : {"paper", "extended"}
+        The paper's 41 features, or those and the extended ones (the margin
+        features of issue 14). Part of the settings: a table measured with
+        another set is measured again.
 
     Returns
     -------
@@ -440,6 +449,7 @@ def measure_lesion_table(
     2
     """
     check_execution(workers, scheduler)
+    feature_names(feature_set)  # FeatureError naming an unknown set, before any work
     if not (isinstance(chunk_size, int) and chunk_size >= 1):
         raise FeatureError(f"chunk_size must be ≥ 1, got {chunk_size!r}")
     out = Path(out_path)
@@ -447,7 +457,9 @@ def measure_lesion_table(
     option = None if pixel_spacing_mm is None else _check_option(pixel_spacing_mm)
     table = _lesion_table(lesions)
     with feature_table_lock(out):
-        return _measure_locked(table, out, workers, scheduler, progress, chunk_size, flush_seconds, option)
+        return _measure_locked(
+            table, out, workers, scheduler, progress, chunk_size, flush_seconds, option, feature_set
+        )
 
 
 def _check_option(value: object) -> float:
@@ -466,8 +478,9 @@ def _measure_locked(
     chunk_size: int,
     flush_seconds: float,
     option: float | None,
+    feature_set: str,
 ) -> pd.DataFrame:
-    settings = measurement_settings()
+    settings = measurement_settings(feature_set)
     settings_sha = settings_hash(settings)
     records: list[dict[str, Any]] = lesions.to_dict(orient="records")  # type: ignore[assignment]
     wanted = {
@@ -491,6 +504,13 @@ def _measure_locked(
     todo = [r for r in records if not (r["lesion_id"] in in_done and current(r["lesion_id"]))]
     stale = {r["lesion_id"] for r in todo}
     kept = done[~done["lesion_id"].isin(stale)].reset_index(drop=True)
+    # Rows are measured with one feature set: drop feature columns of another.
+    foreign = [
+        c
+        for c in feature_names(FEATURE_SET_NAMES[-1])
+        if c in kept.columns and c not in set(settings["features"])
+    ]
+    kept = kept.drop(columns=foreign)
     resumed = int(kept["lesion_id"].isin(wanted.keys()).sum())
     for lesion_id in stale:
         rows_provenance.pop(lesion_id, None)
@@ -505,9 +525,8 @@ def _measure_locked(
     def flush() -> None:
         nonlocal last_flush, dirty
         if pending:
-            new = validate_feature_table(
-                pd.DataFrame(pending, columns=[*table_columns(), *MEASUREMENT_COLUMNS]), where=str(out)
-            )
+            columns = [*table_columns(feature_set=feature_set), *MEASUREMENT_COLUMNS]
+            new = validate_feature_table(pd.DataFrame(pending, columns=columns), where=str(out))
             pending.clear()
             frames[:] = [pd.concat([frames[0], new], ignore_index=True)]
             dirty = True
@@ -518,7 +537,7 @@ def _measure_locked(
             dirty = False
         last_flush = time.monotonic()
 
-    tasks = _tasks(todo, option)
+    tasks = _tasks(todo, option, feature_set)
     skipped_file = skipped_path(out)
     lost: SchedulerLostError | None = None
     try:
@@ -560,7 +579,7 @@ def _measure_locked(
     order = {str(r["lesion_id"]): k for k, r in enumerate(records)}
     rank = result["lesion_id"].map(lambda v: order.get(v, len(order))).to_numpy()
     result = result.iloc[np.argsort(rank, kind="stable")].reset_index(drop=True)
-    if not np.all(np.isfinite(result[list(FEATURE_NAMES)].to_numpy(dtype=np.float64))):
+    if not np.all(np.isfinite(result[feature_names(feature_set)].to_numpy(dtype=np.float64))):
         raise FeatureError(f"{out}: the feature table holds non-finite values")
     result.attrs["skipped"] = skipped
     result.attrs["computed"] = computed

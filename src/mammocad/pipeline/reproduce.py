@@ -21,7 +21,7 @@ import pandas as pd
 from mammocad._fileio import atomic_write_text
 from mammocad.datasets import ABNORMALITIES, finite_or_none, lesion_frame, load_mias, read_lesion_table
 from mammocad.errors import DatasetError, MammocadError
-from mammocad.features.table import read_feature_table
+from mammocad.features.table import read_feature_table, require_feature_set
 from mammocad.pipeline.lesion import analysis_grid
 from mammocad.pipeline.measure import lesion_roi, measure_lesion_table
 from mammocad.pipeline.spacing import read_image
@@ -39,6 +39,7 @@ __all__ = [
     "load_features",
     "lesion_overlays",
     "reproduce",
+    "experiment_scenarios",
     "run_demo",
     "demo_grids",
     "ReproduceRun",
@@ -129,6 +130,7 @@ def load_features(
     progress: bool = True,
     pixel_spacing_mm: float | None = None,
     abnormalities: Sequence[str] | None = None,
+    feature_set: str = "paper",
 ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """A feature table from a lesion table (features measured, cached) or a feature table.
 
@@ -148,6 +150,8 @@ def load_features(
     abnormalities : sequence of str, optional
         Keep only these kinds of lesion (``--abnormality calcification,mass``:
         the paper's; mini-MIAS also lists distortions and asymmetries).
+    feature_set : {"paper", "extended"}
+        Which features to measure from a lesion table.
 
     Returns
     -------
@@ -188,7 +192,12 @@ def load_features(
     lesions = _only(lesions, kinds, where)
     cache = Path(out_dir) / FEATURE_CACHE
     table = measure_lesion_table(
-        lesions, cache, workers=workers, progress=progress, pixel_spacing_mm=pixel_spacing_mm
+        lesions,
+        cache,
+        workers=workers,
+        progress=progress,
+        pixel_spacing_mm=pixel_spacing_mm,
+        feature_set=feature_set,
     )
     wanted = set(lesions["lesion_id"].astype(str))
     table = table[table["lesion_id"].astype(str).isin(wanted)].reset_index(drop=True)
@@ -294,6 +303,7 @@ def reproduce(
     out_dir: str | os.PathLike[str],
     *,
     scenarios: Sequence[str] = ("calcification", "mass", "combined"),
+    feature_set: str = "paper",
     models: Sequence[str] | None = None,
     test_fraction: float = 0.2,
     split_column: str | None = None,
@@ -321,6 +331,10 @@ def reproduce(
         ``report.html``.
     scenarios, models, test_fraction, split_column, seed, n_splits, n_bootstrap
         As in :func:`~mammocad.evaluation.run_experiment`.
+    feature_set : {"paper", "extended"}
+        ``"extended"``: the features are measured with the extended set too, and each
+        scenario it adds features to is run a second time with them, beside the
+        paper's (:func:`experiment_scenarios`: ``mass_extended``, ``combined_extended``).
     grids : mapping, optional
         Model name → hyper-parameter grid replacing
         :func:`mammocad.models.param_grid` (e.g. :func:`demo_grids`).
@@ -348,6 +362,7 @@ def reproduce(
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    columns = experiment_scenarios(scenarios, feature_set)
     features, lesions = load_features(
         data,
         out,
@@ -355,15 +370,19 @@ def reproduce(
         progress=progress,
         pixel_spacing_mm=pixel_spacing_mm,
         abnormalities=abnormalities,
+        feature_set=feature_set,
     )
+    if feature_set != "paper":
+        wanted = dict.fromkeys(c for names in columns.values() for c in names)
+        require_feature_set(features, list(wanted), feature_set, where=str(data))
     from tqdm.auto import tqdm
 
-    total = _total_fits(scenarios, models, n_splits, grids)
+    total = _total_fits(list(columns), models, n_splits, grids)
     with tqdm(total=total, desc="experiment", unit="fit", disable=not progress, delay=0.5) as bar:
         result = run_experiment(
             features,
             out,
-            scenarios=scenarios,
+            scenarios=columns,
             models=models,
             test_fraction=test_fraction,
             split_column=split_column,
@@ -380,6 +399,44 @@ def reproduce(
     )
     report = write_report(result, out, overlays=overlays, dataset_name=dataset_name, links=links)
     return ReproduceRun(result, report, features, lesions)
+
+
+def experiment_scenarios(scenarios: Sequence[str], feature_set: str = "paper") -> dict[str, list[str]]:
+    """The paper's scenarios, and beside each the same scenario with the set's further features.
+
+    Parameters
+    ----------
+    scenarios : sequence of {"calcification", "mass", "combined"}
+    feature_set : {"paper", "extended"}
+
+    Returns
+    -------
+    dict
+        Scenario name → feature columns: each scenario in the paper's set, then for
+        ``feature_set="extended"`` ``<scenario>_extended`` wherever the extended set
+        adds columns (not ``calcification``: the margin features are mass features).
+
+    Raises
+    ------
+    FeatureError
+        For an unknown scenario or feature set.
+
+    Examples
+    --------
+    >>> {k: len(v) for k, v in experiment_scenarios(["mass", "combined"], "extended").items()}
+    {'mass': 26, 'combined': 41, 'mass_extended': 33, 'combined_extended': 48}
+    """
+    from mammocad.features.registry import scenario_columns
+
+    if isinstance(scenarios, str):
+        scenarios = [scenarios]
+    paper = {name: scenario_columns(name) for name in scenarios}
+    more = {
+        f"{name}_{feature_set}": scenario_columns(name, feature_set)
+        for name in scenarios
+        if scenario_columns(name, feature_set) != paper[name]
+    }
+    return {**paper, **more}
 
 
 def _check_same_cohort(data: Path, cohort: dict[str, object]) -> None:

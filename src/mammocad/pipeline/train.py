@@ -18,7 +18,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from mammocad.features.table import feature_columns, read_feature_table, to_xy_groups, validate_feature_table
+from mammocad.features.table import (
+    feature_columns,
+    read_feature_table,
+    require_feature_set,
+    to_xy_groups,
+    validate_feature_table,
+)
 
 if TYPE_CHECKING:
     from mammocad.models import SelectionResult
@@ -55,6 +61,7 @@ def train_model(
     name: str,
     *,
     scenario: str = "combined",
+    feature_set: str = "paper",
     feature_names: Sequence[str] | None = None,
     n_splits: int = 10,
     random_state: int | None = 0,
@@ -75,6 +82,9 @@ def train_model(
         Model name (:data:`~mammocad.models.MODEL_NAMES`).
     scenario : {"calcification", "mass", "combined"}
         Which of the paper's feature sets (15, 26 or 41 columns).
+    feature_set : {"paper", "extended"}
+        The scenario's columns in the paper's set, or with the extended features
+        (e.g. ``"mass"`` + ``"extended"``: the 26 and the 7 margin features).
     feature_names : sequence of str, optional
         Explicit feature columns instead of the scenario's.
     n_splits, random_state, n_jobs, grid, on_fit
@@ -114,7 +124,11 @@ def train_model(
     from mammocad.evaluation.metrics import positive_scores
     from mammocad.models import select_model, training_data_hash
 
-    columns: str | Sequence[str] = list(feature_names) if feature_names is not None else scenario
+    columns: Sequence[str] = (
+        list(feature_names) if feature_names is not None else feature_columns(scenario, feature_set)
+    )
+    if feature_names is None:
+        require_feature_set(table, columns, feature_set, where=where)
     valid = validate_feature_table(table, scenario=columns, where=where)
     split = valid["split"].str.strip().str.lower()
     is_train = (split == "train").to_numpy()
@@ -151,6 +165,7 @@ def train_model(
     metadata = {
         "model": name,
         "scenario": scenario if feature_names is None else "custom",
+        "feature_set": feature_set if feature_names is None else "custom",
         "n_train": int(is_train.sum()),
         "n_train_malignant": int(y.sum()),
         "n_test": n_test,
@@ -172,6 +187,7 @@ def train(
     out_dir: str | os.PathLike[str],
     *,
     scenario: str = "combined",
+    feature_set: str = "paper",
     n_splits: int = 10,
     random_state: int | None = 0,
     n_jobs: int | None = 1,
@@ -188,7 +204,7 @@ def train(
         Model name (:data:`~mammocad.models.MODEL_NAMES`).
     out_dir : path-like
         Model directory to write (:func:`mammocad.models.save_model`).
-    scenario, n_splits, random_state, n_jobs, grid
+    scenario, feature_set, n_splits, random_state, n_jobs, grid
         As in :func:`train_model`.
     progress : bool
         Show a progress bar that moves with every cross-validation fit.
@@ -197,7 +213,11 @@ def train(
     -------
     TrainingOutcome
         Its ``metadata`` (with ``features_table``: the table's path) is what the
-        model directory records.
+        model directory records. With a ``feature_set`` that adds columns to the
+        scenario, ``metadata["paper_set"]`` holds the same model selected on the
+        paper's columns of the scenario (same folds and seed; ``n_features``,
+        ``best_params``, ``metrics``), for the side-by-side report; only the
+        model on the set's columns is saved.
 
     Raises
     ------
@@ -213,7 +233,17 @@ def train(
         table, where = features, "feature table"
     else:
         table, where = read_feature_table(features), str(features)
-    total = n_fits(model, n_splits, grid) if model in MODEL_NAMES else None
+    settings: dict[str, Any] = {
+        "scenario": scenario,
+        "n_splits": n_splits,
+        "random_state": random_state,
+        "n_jobs": n_jobs,
+        "grid": grid,
+        "where": where,
+    }
+    # With a set that adds columns to the scenario, the paper's columns are fitted beside.
+    beside = feature_columns(scenario, feature_set) != feature_columns(scenario)
+    total = n_fits(model, n_splits, grid) * (1 + beside) if model in MODEL_NAMES else None
     bars: list[Any] = []
 
     def on_fit() -> None:  # the bar appears with the first fit (not before a bad input's error)
@@ -222,20 +252,17 @@ def train(
         bars[0].update()
 
     try:
-        outcome = train_model(
-            table,
-            model,
-            scenario=scenario,
-            n_splits=n_splits,
-            random_state=random_state,
-            n_jobs=n_jobs,
-            grid=grid,
-            where=where,
-            on_fit=on_fit,
-        )
+        outcome = train_model(table, model, feature_set=feature_set, on_fit=on_fit, **settings)
+        paper = train_model(table, model, on_fit=on_fit, **settings).metadata if beside else None
     finally:
         for bar in bars:
             bar.close()
     metadata = dict(outcome.metadata, features_table=where)
+    if paper is not None:  # same folds and seed; reported, not saved
+        metadata["paper_set"] = {
+            "n_features": len(feature_columns(scenario)),
+            "best_params": paper["best_params"],
+            "metrics": paper["metrics"],
+        }
     save_model(Path(out_dir), outcome.estimator, feature_names=outcome.feature_names, metadata=metadata)
     return TrainingOutcome(outcome.estimator, outcome.feature_names, outcome.selection, metadata)

@@ -34,6 +34,8 @@ _TITLES = {
     "calcification": "Microcalcifications alone",
     "mass": "Breast masses alone",
     "combined": "Microcalcifications + masses",
+    "mass_extended": "Breast masses alone, with the margin features (extended set)",
+    "combined_extended": "Microcalcifications + masses, with the margin features (extended set)",
 }
 
 
