@@ -24,8 +24,6 @@ Writes benchmarks/results/margins_inserted.json and docs/images/margins_inserted
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -34,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from margins_protocol import contact_sheet, margin_contrasts, print_results, write_report  # noqa: E402
+from margins_protocol import arguments, contact_sheet, finish, margin_contrasts  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 MARGINS = ("circumscribed", "spiculated", "ill-defined")
@@ -81,10 +79,7 @@ def sites(data: Path, n: int, seed: int):
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--data", default=os.environ.get("MAMMOCAD_DATA", "/work/shared/data"))
+    parser = arguments(__doc__)
     parser.add_argument(
         "--pairs", type=int, default=20, help="insertion sites (one mass of each margin each)"
     )
@@ -155,10 +150,7 @@ def main() -> int:
         "figure": str(figure.relative_to(ROOT)),
         "seconds": round(elapsed, 1),
     }
-    path = write_report("margins_inserted", report)
-    print_results(results)
-    print("Dice by margin:", report["dice_by_margin"], f"; wrote {path} and {figure}")
-    return 0
+    return finish("margins_inserted", report, f"Dice by margin: {report['dice_by_margin']}; {figure}; ")
 
 
 if __name__ == "__main__":

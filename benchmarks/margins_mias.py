@@ -27,8 +27,6 @@ Writes benchmarks/results/margins_mias.json and docs/images/margins_mias_spic_mi
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -38,13 +36,13 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from margins_protocol import (  # noqa: E402
+    arguments,
     available_models,
     bootstrap_auc_ci,
     compare_sets,
     contact_sheet,
     cross_validated,
-    print_results,
-    write_report,
+    finish,
 )
 
 FIGURE = Path(__file__).resolve().parents[1] / "docs" / "images" / "margins_mias_spic_misc.png"
@@ -91,10 +89,7 @@ def measure(data: Path) -> tuple[pd.DataFrame, float]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--data", default=os.environ.get("MAMMOCAD_DATA", "/work/shared/data"))
+    parser = arguments(__doc__)
     parser.add_argument("--repeats", type=int, default=10)
     args = parser.parse_args()
 
@@ -150,10 +145,7 @@ def main() -> int:
         "results": results,
         "measure_seconds": round(elapsed, 1),
     }
-    path = write_report("margins_mias", report)
-    print_results(results)
-    print(f"contour share on the old cap: {on_old_cap:.3f}; wrote {path}")
-    return 0
+    return finish("margins_mias", report, f"contour share on the old cap: {on_old_cap:.3f}; ")
 
 
 if __name__ == "__main__":

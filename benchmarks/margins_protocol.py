@@ -15,7 +15,9 @@ mean over the repeats, with
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -165,18 +167,34 @@ def print_results(results: dict) -> None:
                 print(f"  {name:20s} {cells}")
 
 
-def write_report(name: str, report: dict) -> Path:
-    """Write ``benchmarks/results/<name>.json`` (atomically) with the models and platform added."""
+def arguments(doc: str | None, *, data: bool = True) -> argparse.ArgumentParser:
+    """A margin benchmark's parser: its docstring as help; ``--data`` ($MAMMOCAD_DATA) where it reads films."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    if data:
+        parser.add_argument("--data", default=os.environ.get("MAMMOCAD_DATA", "/work/shared/data"))
+    return parser
+
+
+def write_report(name: str, report: dict, *, models: bool = True) -> Path:
+    """Write ``benchmarks/results/<name>.json`` (atomically) with the platform (and the models) added."""
     import platform
     import sys
 
     from mammocad._fileio import atomic_write_text
 
-    report = {"benchmark": name, **report, "models": available_models()}
+    report = {"benchmark": name, **report, **({"models": available_models()} if models else {})}
     report.update(python=sys.version.split()[0], machine=platform.machine())
     path = Path(__file__).resolve().parent / "results" / f"{name}.json"
     atomic_write_text(path, json.dumps(report, indent=2) + "\n")
     return path
+
+
+def finish(name: str, report: dict, note: str = "") -> int:
+    """Write the report (:func:`write_report`), print its results and where it went; exit status 0."""
+    path = write_report(name, report)
+    print_results(report["results"])
+    print(f"{note}wrote {path}")
+    return 0
 
 
 def contact_sheet(tiles: Sequence[tuple], path: Path, *, columns: int, tile: int = 180) -> None:

@@ -23,10 +23,7 @@ Writes benchmarks/results/margins_speed.json.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -34,6 +31,8 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from margins_protocol import arguments, write_report  # noqa: E402
 
 
 def best_of(func, repeat: int) -> tuple[float, float]:
@@ -48,16 +47,12 @@ def best_of(func, repeat: int) -> tuple[float, float]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--data", default=os.environ.get("MAMMOCAD_DATA", "/work/shared/data"))
+    parser = arguments(__doc__)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
 
     from threadpoolctl import threadpool_limits
 
-    from mammocad._fileio import atomic_write_text
     from mammocad.datasets import load_mias
     from mammocad.features import calcification_features, mass_features
     from mammocad.features.margin import margin_features
@@ -133,11 +128,8 @@ def main() -> int:
         "ratios": ratios,
         "load_average_at_end": list(os.getloadavg()),
         "cpu_count": os.cpu_count(),
-        "python": sys.version.split()[0],
-        "machine": platform.machine(),
     }
-    path = ROOT / "benchmarks" / "results" / "margins_speed.json"
-    atomic_write_text(path, json.dumps(report, indent=2) + "\n")
+    path = write_report("margins_speed", report, models=False)
     for name, v in summary.items():
         print(
             f"{name:14s} median {v['median_ms']:.2f} ms  mean {v['mean_ms']:.2f} ms  p90 {v['p90_ms']:.2f} ms"

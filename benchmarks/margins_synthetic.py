@@ -15,20 +15,17 @@ Writes benchmarks/results/margins_synthetic.json.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from margins_protocol import margin_contrasts, print_results, write_report  # noqa: E402
+from margins_protocol import arguments, finish, margin_contrasts  # noqa: E402
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = arguments(__doc__, data=False)
     parser.add_argument("--per-class", type=int, default=40)
     parser.add_argument("--seed", type=int, default=1000, help="first case seed")
     parser.add_argument("--repeats", type=int, default=10)
@@ -64,10 +61,7 @@ def main() -> int:
         "seeds": [int(table["seed"].min()), int(table["seed"].max())],
         "results": results,
     }
-    path = write_report("margins_synthetic", report)
-    print_results(results)
-    print(f"wrote {path}")
-    return 0
+    return finish("margins_synthetic", report)
 
 
 if __name__ == "__main__":
