@@ -335,7 +335,7 @@ def test_train_and_predict_with_the_extended_set(cohort, tmp_path):
     assert set(MARGIN_FEATURES) <= set(analysis.features) and 0 <= analysis.probability <= 1
     assert len(analyse_lesion(case.mammogram, case.lesions[0].roi).features) == 41
     scenarios = experiment_scenarios(["calcification", "mass", "combined"], "extended")
-    assert list(scenarios) == ["calcification", "mass", "combined", "mass_extended", "combined_extended"]
+    assert list(scenarios) == ["calcification", "mass", "mass_extended", "combined", "combined_extended"]
     assert scenarios["combined_extended"][-7:] == list(MARGIN_FEATURES)
 
 

@@ -412,9 +412,10 @@ def experiment_scenarios(scenarios: Sequence[str], feature_set: str = "paper") -
     Returns
     -------
     dict
-        Scenario name → feature columns: each scenario in the paper's set, then for
-        ``feature_set="extended"`` ``<scenario>_extended`` wherever the extended set
-        adds columns (not ``calcification``: the margin features are mass features).
+        Scenario name → feature columns: each scenario in the paper's set, and right
+        after it, for ``feature_set="extended"``, ``<scenario>_extended`` wherever the
+        extended set adds columns (not ``calcification``: the margin features are mass
+        features).
 
     Raises
     ------
@@ -424,19 +425,19 @@ def experiment_scenarios(scenarios: Sequence[str], feature_set: str = "paper") -
     Examples
     --------
     >>> {k: len(v) for k, v in experiment_scenarios(["mass", "combined"], "extended").items()}
-    {'mass': 26, 'combined': 41, 'mass_extended': 33, 'combined_extended': 48}
+    {'mass': 26, 'mass_extended': 33, 'combined': 41, 'combined_extended': 48}
     """
     from mammocad.features.registry import scenario_columns
 
     if isinstance(scenarios, str):
         scenarios = [scenarios]
-    paper = {name: scenario_columns(name) for name in scenarios}
-    more = {
-        f"{name}_{feature_set}": scenario_columns(name, feature_set)
-        for name in scenarios
-        if scenario_columns(name, feature_set) != paper[name]
-    }
-    return {**paper, **more}
+    out: dict[str, list[str]] = {}
+    for name in scenarios:
+        out[name] = scenario_columns(name)
+        columns = scenario_columns(name, feature_set)
+        if columns != out[name]:
+            out[f"{name}_{feature_set}"] = columns
+    return out
 
 
 def _check_same_cohort(data: Path, cohort: dict[str, object]) -> None:
