@@ -429,10 +429,8 @@ def features_command(
         return
     if lesions is None or out is None:
         raise FeatureError("give a lesion table and --out FEATURES.parquet (or --list)")
-    from mammocad.features import feature_names
     from mammocad.pipeline import measure_lesion_table
 
-    feature_names(feature_set)  # an unknown set is an error before anything is read
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         result = measure_lesion_table(
@@ -446,7 +444,7 @@ def features_command(
         )
     _warn_skipped(result.attrs["skipped"], result.attrs["skipped_path"])
     say(
-        f"wrote {out}: {len(result)} lesions x {len(feature_names(feature_set))} features "
+        f"wrote {out}: {len(result)} lesions x {len(result.attrs['features'])} features "
         f"({result.attrs['computed']} measured now, "
         f"{result.attrs['resumed']} already there); {result.attrs['summary']}",
         quiet,

@@ -304,7 +304,7 @@ def test_measure_lesion_table_with_the_extended_set(cohort, tmp_path):
 
     out = tmp_path / "features.parquet"
     extended = measure_lesion_table(cohort / "lesions.csv", out, progress=False, feature_set="extended")
-    assert list(extended.columns[6:]) == feature_names("extended")
+    assert list(extended.columns[6 : 6 + 48]) == feature_names("extended") == extended.attrs["features"]
     assert extended[list(MARGIN_FEATURES)].notna().all().all()
     assert extended.attrs["computed"] == len(extended)
     # The paper's 41 are the same measurement with either set.

@@ -417,6 +417,7 @@ def measure_lesion_table(
         mask, ROI off the image, a segmentation error, or an unexpected error,
         named with its type; :data:`SKIP_CATEGORIES`); they are also written to
         :func:`skipped_path` next to the output and summed up in one warning.
+        ``attrs["features"]`` names the feature set's columns;
         ``attrs["computed"]`` and ``attrs["resumed"]`` count lesions measured now
         and kept from earlier runs; ``attrs["summary"]`` is the run in one line
         (``"8 of 10 lesions measured: 2 lack pixel spacing; see ..."``) and
@@ -581,6 +582,7 @@ def _measure_locked(
     result = result.iloc[np.argsort(rank, kind="stable")].reset_index(drop=True)
     if not np.all(np.isfinite(result[feature_names(feature_set)].to_numpy(dtype=np.float64))):
         raise FeatureError(f"{out}: the feature table holds non-finite values")
+    result.attrs["features"] = list(settings["features"])
     result.attrs["skipped"] = skipped
     result.attrs["computed"] = computed
     result.attrs["resumed"] = resumed

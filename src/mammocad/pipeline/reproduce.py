@@ -422,6 +422,10 @@ def experiment_scenarios(scenarios: Sequence[str], feature_set: str = "paper") -
     FeatureError
         For an unknown scenario or feature set.
 
+    See Also
+    --------
+    reproduce : runs them side by side on one split, in one report.
+
     Examples
     --------
     >>> {k: len(v) for k, v in experiment_scenarios(["mass", "combined"], "extended").items()}
