@@ -10,11 +10,24 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
-__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_text"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "atomic_path",
+    "atomic_write_bytes",
+    "atomic_write_csv",
+    "atomic_write_text",
+    "neutralise_frame",
+    "neutralise_text",
+    "restore_text",
+]
 
 
 @contextlib.contextmanager
@@ -86,3 +99,77 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` atomically."""
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+#: First characters that make a spreadsheet read a text cell as a formula (OWASP "CSV injection").
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
+
+def neutralise_text(value: object) -> object:
+    """A text cell a spreadsheet would execute, made inert by a leading apostrophe.
+
+    Text beginning with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is
+    run as a formula by spreadsheet programs opening a CSV (``=HYPERLINK(...)``);
+    an apostrophe in front makes it plain text. Plain numbers (``-3.5``) and
+    anything that is not a string are returned unchanged.
+
+    Examples
+    --------
+    >>> print(neutralise_text('=HYPERLINK("http://example.com")'))
+    '=HYPERLINK("http://example.com")
+    >>> neutralise_text("-3.5"), neutralise_text(-3.5), neutralise_text("mdb001")
+    ('-3.5', -3.5, 'mdb001')
+    """
+    if isinstance(value, str) and _executable(value.lstrip("'")):
+        return "'" + value  # also "'=x", so that reading it back gives "'=x" again
+    return value
+
+
+def _executable(text: str) -> bool:
+    return text.startswith(FORMULA_PREFIXES) and not _PLAIN_NUMBER.match(text)
+
+
+_T = TypeVar("_T")
+
+
+def restore_text(value: _T) -> _T:
+    """Undo :func:`neutralise_text` on a cell read back from a CSV mammocad wrote.
+
+    Examples
+    --------
+    >>> restore_text(neutralise_text("=1+1")), restore_text("'quoted"), restore_text(3)
+    ('=1+1', "'quoted", 3)
+    """
+    if isinstance(value, str) and value.startswith("'") and _executable(value.lstrip("'")):
+        return value[1:]  # type: ignore[return-value]  # a str is a _T here
+    return value
+
+
+def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` whose text cells are safe to open in a spreadsheet.
+
+    Only text (object or string) columns are touched, cell by cell, with
+    :func:`neutralise_text`; numeric columns, negative numbers included, are left
+    as they are. Every CSV mammocad writes goes through this
+    (:func:`atomic_write_csv`).
+    """
+    import pandas as pd
+
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            out[column] = out[column].map(neutralise_text)
+    return out
+
+
+def atomic_write_csv(path: str | os.PathLike[str], frame: pd.DataFrame, **to_csv: Any) -> None:
+    """Write ``frame`` as CSV atomically, its text cells neutralised (:func:`neutralise_frame`).
+
+    ``to_csv`` passes on to :meth:`pandas.DataFrame.to_csv` (``index=False`` and
+    ``lineterminator="\\n"`` unless given).
+    """
+    to_csv.setdefault("index", False)
+    to_csv.setdefault("lineterminator", "\n")
+    with atomic_path(path) as tmp:
+        neutralise_frame(frame).to_csv(tmp, **to_csv)

@@ -157,3 +157,18 @@ def test_json_values_are_strict():
     got = _jsonable({"a": float("nan"), "b": (1, np.float32(2.5)), "c": {"d": np.inf}, 3: "x"})
     assert got == {"a": None, "b": [1, 2.5], "c": {"d": None}, "3": "x"}
     json.dumps(got, allow_nan=False)
+
+
+def test_written_csvs_are_safe_to_open_in_a_spreadsheet(tmp_path, feature_table):
+    """Identifiers that a spreadsheet would run as formulas are written inert (issue 16)."""
+    table = feature_table.copy()
+    table["lesion_id"] = [f'=HYPERLINK("http://x/{i}")' if i % 3 == 0 else f"-{i}" for i in range(len(table))]
+    table["patient_id"] = "@" + table["patient_id"]
+    run_experiment(table, tmp_path, **FAST)
+    for name in ("predictions.csv", "split.csv"):
+        text = (tmp_path / name).read_text(encoding="utf-8")
+        cells = [c.strip('"') for line in text.splitlines() for c in line.split(",")]
+        assert not [c for c in cells if c[:1] in ("=", "@")], name
+        assert "'=HYPERLINK(" in text and "'@P" in text, name
+        # "-4" is a plain number: left as it is
+        assert any(c[:1] == "-" and c[1:].isdigit() for c in cells) and "'-" not in text, name

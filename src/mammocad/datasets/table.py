@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mammocad._fileio import atomic_path
+from mammocad._fileio import atomic_write_csv, neutralise_frame, neutralise_text, restore_text
 from mammocad.errors import DatasetError
 from mammocad.io import PIXEL_SPACING_RANGE_MM
 
@@ -160,56 +160,6 @@ def _resolve(value: str, base: Path | None) -> str:
     if not path.is_absolute():
         path = base / path
     return os.path.normpath(path)
-
-
-#: First characters that make a spreadsheet read a text cell as a formula (OWASP "CSV injection").
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
-
-
-def neutralise_text(value: object) -> object:
-    """A text cell a spreadsheet would execute, made inert by a leading apostrophe.
-
-    Text beginning with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is
-    run as a formula by spreadsheet programs opening a CSV (``=HYPERLINK(...)``);
-    an apostrophe in front makes it plain text. Plain numbers (``-3.5``) and
-    anything that is not a string are returned unchanged.
-
-    Examples
-    --------
-    >>> print(neutralise_text('=HYPERLINK("http://example.com")'))
-    '=HYPERLINK("http://example.com")
-    >>> neutralise_text("-3.5"), neutralise_text(-3.5), neutralise_text("mdb001")
-    ('-3.5', -3.5, 'mdb001')
-    """
-    if isinstance(value, str) and _executable(value.lstrip("'")):
-        return "'" + value  # also "'=x", so that reading it back gives "'=x" again
-    return value
-
-
-def _executable(text: str) -> bool:
-    return text.startswith(FORMULA_PREFIXES) and not _PLAIN_NUMBER.match(text)
-
-
-def _restore_text(value: str) -> str:
-    """Undo :func:`neutralise_text` on a cell read back from a CSV mammocad wrote."""
-    if value.startswith("'") and _executable(value.lstrip("'")):
-        return value[1:]
-    return value
-
-
-def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``frame`` whose text cells are safe to open in a spreadsheet.
-
-    Only text (object or string) columns are touched, cell by cell, with
-    :func:`neutralise_text`; numeric columns, negative numbers included, are left
-    as they are. Every CSV mammocad writes goes through this.
-    """
-    out = frame.copy()
-    for column in out.columns:
-        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
-            out[column] = out[column].map(neutralise_text)
-    return out
 
 
 def _check_no_nul(row: Mapping[str, object], where: str) -> None:
@@ -485,7 +435,7 @@ def read_csv_records(path: Path) -> tuple[list[str], list[tuple[int, dict[str, s
                 for column, value in zip(header, fields, strict=True):
                     if "\x00" in value:
                         raise DatasetError(f"{path}: line {start}: {column} contains a NUL byte")
-                records.append((start, {h: _restore_text(f) for h, f in zip(header, fields, strict=True)}))
+                records.append((start, {h: restore_text(f) for h, f in zip(header, fields, strict=True)}))
     except UnicodeDecodeError as exc:
         raise DatasetError(f"{path}: not a UTF-8 text CSV ({exc.reason} at byte {exc.start})") from None
     except csv.Error as exc:
@@ -527,8 +477,7 @@ def write_lesion_table(table: pd.DataFrame, path: str | os.PathLike[str]) -> Non
     base = target.resolve().parent
     for column in ("image_path", "mask_path"):
         valid[column] = [_relative_to(str(p), base) for p in valid[column]]
-    with atomic_path(target) as tmp:
-        neutralise_frame(valid).to_csv(tmp, index=False, float_format="%.10g", lineterminator="\n")
+    atomic_write_csv(target, valid, float_format="%.10g")
 
 
 def _relative_to(value: str, base: Path) -> str:

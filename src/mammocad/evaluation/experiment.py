@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-from mammocad._fileio import atomic_path, atomic_write_text
+from mammocad._fileio import atomic_write_csv, atomic_write_text
 from mammocad.errors import DatasetError, MammocadError
 from mammocad.evaluation.metrics import (
     DeLongResult,
@@ -239,8 +239,7 @@ class ExperimentResult:
             ("predictions.csv", self.predictions),
             ("split.csv", self.split),
         ):
-            with atomic_path(paths[name]) as tmp:
-                frame.to_csv(tmp, index=False)
+            atomic_write_csv(paths[name], frame)
         return paths
 
 

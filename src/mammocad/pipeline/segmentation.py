@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from mammocad._fileio import atomic_path, atomic_write_text
+from mammocad._fileio import atomic_path, atomic_write_csv, atomic_write_text
 from mammocad.errors import ExportError, SegmentationError
 from mammocad.io import ROI, Mammogram, normalise, read_dicom_header
 from mammocad.pipeline.dicom import dicom_segmentation, output_folder, save_dicom
@@ -256,7 +256,7 @@ def write_segmentation(result: MammogramSegmentation, out_dir: str | os.PathLike
 
         paths["candidates"] = out / "candidates.csv"
         table = pd.DataFrame(result.candidate_rows(), columns=list(CANDIDATE_COLUMNS))
-        atomic_write_text(paths["candidates"], table.to_csv(index=False))
+        atomic_write_csv(paths["candidates"], table)
     return paths
 
 
