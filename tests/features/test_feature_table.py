@@ -149,3 +149,19 @@ def test_the_lock_refuses_a_second_writer(tmp_path):
                 pass  # pragma: no cover
     with feature_table_lock(out):  # released: the next run may write
         pass
+
+
+def test_csv_text_cells_are_written_inert_and_read_back_as_they_were(tmp_path):
+    """Identifiers a spreadsheet would run (=, +, -, @) are guarded in the CSV only (issue 16)."""
+    table = _table(4)
+    table["lesion_id"] = ['=HYPERLINK("http://x")', "+L1", "@L2", "-3"]
+    table["patient_id"] = ["=cmd|' /C calc'!A0", "=cmd|' /C calc'!A0", "P1", "P1"]
+    table = validate_feature_table(table)
+    rows = {lid: RowProvenance(f"in{i}", "set", "0.1.0") for i, lid in enumerate(table["lesion_id"])}
+    path = tmp_path / "f.csv"
+    write_feature_table(table, path, provenance=Provenance(rows=rows))
+    text = path.read_text(encoding="utf-8")
+    first_cells = [line.split(",")[0].strip('"') for line in text.splitlines()[1:]]
+    assert first_cells == ['\'=HYPERLINK(""http://x"")', "'+L1", "'@L2", "-3"]  # "-3" is a number
+    pd.testing.assert_frame_equal(read_feature_table(path), table)
+    assert dict(read_provenance(path).rows) == rows  # resume still finds every row

@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mammocad._fileio import atomic_path
+from mammocad._fileio import atomic_path, neutralise_frame, restore_text
 from mammocad.errors import FeatureTableError
 from mammocad.features.registry import FEATURE_SET_NAMES, feature_names, scenario_columns
 
@@ -498,6 +498,10 @@ def read_feature_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         raise _fail(str(p), f"cannot read feature table ({exc})") from None
     raw = raw.drop(columns=[c for c in CSV_PROVENANCE_COLUMNS if c in raw.columns])
+    if suffix != ".parquet":  # undo write_feature_table's spreadsheet guard on text cells
+        for column in raw.columns:
+            if raw[column].dtype == object or pd.api.types.is_string_dtype(raw[column]):
+                raw[column] = raw[column].map(restore_text)
     return validate_feature_table(raw, where=str(p))
 
 
@@ -526,7 +530,7 @@ def read_provenance(path: str | os.PathLike[str]) -> Provenance | None:
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         raise _fail(str(p), f"cannot read feature table ({exc})") from None
     rows = {
-        str(r[0]).strip(): RowProvenance(str(r[1]), str(r[2]), str(r[3]))
+        str(restore_text(r[0])).strip(): RowProvenance(str(r[1]), str(r[2]), str(r[3]))
         for r in raw[columns].itertuples(index=False)
         if str(r[1]) and str(r[2])
     }
@@ -579,7 +583,7 @@ def write_feature_table(
                         "" if r is None else (r.inputs_sha256, r.settings_sha256, r.mammocad_version)[k]
                         for r in rows
                     ]
-            valid.to_csv(tmp, index=False, lineterminator="\n")
+            neutralise_frame(valid).to_csv(tmp, index=False, lineterminator="\n")
 
 
 @contextlib.contextmanager

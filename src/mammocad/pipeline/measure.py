@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from mammocad import __version__
-from mammocad._fileio import atomic_path
+from mammocad._fileio import atomic_write_csv
 from mammocad.datasets import finite_or_none, lesion_frame, read_lesion_table, roi_from_mask
 from mammocad.errors import FeatureError, ImageReadError, MammocadError, PixelSpacingError, ROIError
 from mammocad.features.registry import FEATURE_SET_NAMES, feature_names
@@ -336,8 +336,7 @@ def _write_skipped(path: Path, skipped: list[dict[str, str]]) -> None:
         path.unlink(missing_ok=True)
         return
     frame = pd.DataFrame(skipped, columns=["lesion_id", "image_path", "category", "reason"])
-    with atomic_path(path) as tmp:
-        frame.to_csv(tmp, index=False, lineterminator="\n")
+    atomic_write_csv(path, frame)
 
 
 def _summary(measured: int, total: int, skipped: list[dict[str, str]], path: Path) -> str:
