@@ -34,7 +34,14 @@ HERE = Path(__file__).resolve().parent
 GOAL_S = 600.0
 
 
-_NAMES = {"sae": "SAE", "svm": "SVM", "knn": "KNN", "lda": "LDA", "logreg": "LogReg", "hgb": "HGB (boosted trees)"}
+_NAMES = {
+    "sae": "SAE",
+    "svm": "SVM",
+    "knn": "KNN",
+    "lda": "LDA",
+    "logreg": "LogReg",
+    "hgb": "HGB (boosted trees)",
+}
 _TITLES = {
     "calcification": "microcalcification features (15)",
     "mass": "mass features (26)",
