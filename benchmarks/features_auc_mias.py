@@ -6,7 +6,7 @@ calcification lesions (the 15 calcification features), on the mass lesions (the 
 mass features) and on all lesions (all 41). AUC is of the raw value (> 0.5: larger in
 malignant lesions), with a 95% bootstrap interval (2000 resamples, seed 0).
 
-    MAMMOCAD_DATA=/work/shared/data python benchmarks/features_auc_mias.py
+    MAMMOCAD_DATA=../shared/data python benchmarks/features_auc_mias.py
 
 Writes benchmarks/results/features_auc_mias.json and docs/images/features_roc.png.
 """
@@ -46,7 +46,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--data", default=os.environ.get("MAMMOCAD_DATA", "/work/shared/data"))
+    parser.add_argument("--data", default=os.environ.get("MAMMOCAD_DATA", "../shared/data"))
     parser.add_argument(
         "--work", default="/tmp/mammocad-bench", help="folder for the feature table (resumable)"
     )
@@ -131,7 +131,7 @@ def main() -> int:
 
     report = {
         "benchmark": "features_auc_mias",
-        "command": "MAMMOCAD_DATA=/work/shared/data python benchmarks/features_auc_mias.py",
+        "command": "MAMMOCAD_DATA=../shared/data python benchmarks/features_auc_mias.py",
         "dataset": "mini-MIAS lesions with coordinates (Info.txt), ROI as annotated",
         "n_lesions_in": int(len(lesions)),
         "n_lesions_measured": int(len(table)),

@@ -9,7 +9,7 @@ time and CPU time (user + system of each child) are recorded; on a shared machin
 CPU time is the steadier figure. The two feature tables are also compared value by
 value.
 
-    MAMMOCAD_DATA=/work/shared/data OMP_NUM_THREADS=1 \\
+    MAMMOCAD_DATA=../shared/data OMP_NUM_THREADS=1 \\
         python benchmarks/features_e2e.py --before ../main/.venv/bin/python
 
 Writes benchmarks/results/features_e2e.json.
@@ -62,7 +62,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--data", default=os.environ.get("MAMMOCAD_DATA", "/work/shared/data"))
+    parser.add_argument("--data", default=os.environ.get("MAMMOCAD_DATA", "../shared/data"))
     parser.add_argument("--before", required=True, help="python of the checkout to compare with")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
@@ -112,7 +112,7 @@ def main() -> int:
         ]
     report = {
         "benchmark": "features_e2e",
-        "command": "MAMMOCAD_DATA=/work/shared/data OMP_NUM_THREADS=1 python benchmarks/features_e2e.py "
+        "command": "MAMMOCAD_DATA=../shared/data OMP_NUM_THREADS=1 python benchmarks/features_e2e.py "
         "--before ../main/.venv/bin/python",
         "goal": "no regression: after/before <= 1 (within noise) per lesion, same values",
         "summary": summary,

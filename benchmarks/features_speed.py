@@ -19,7 +19,7 @@ one per calcification). Lesions whose mass segmentation is empty are left out of
 the comparison (pyradiomics refuses an empty mask). Also reported: end-to-end time
 per lesion (normalise, segment, 41 features) with ``mammocad.pipeline.analyse_lesion``.
 
-    MAMMOCAD_DATA=/work/shared/data OMP_NUM_THREADS=1 python benchmarks/features_speed.py
+    MAMMOCAD_DATA=../shared/data OMP_NUM_THREADS=1 python benchmarks/features_speed.py
 
 Writes benchmarks/results/features_speed.json.
 """
@@ -53,7 +53,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--data", default=os.environ.get("MAMMOCAD_DATA", "/work/shared/data"))
+    parser.add_argument("--data", default=os.environ.get("MAMMOCAD_DATA", "../shared/data"))
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--limit", type=int, default=None, help="first N lesions only")
     args = parser.parse_args()
@@ -176,7 +176,7 @@ def main() -> int:
     }
     report = {
         "benchmark": "features_speed",
-        "command": "MAMMOCAD_DATA=/work/shared/data OMP_NUM_THREADS=1 python benchmarks/features_speed.py",
+        "command": "MAMMOCAD_DATA=../shared/data OMP_NUM_THREADS=1 python benchmarks/features_speed.py",
         "goal": "mammocad >= 5x faster than pyradiomics on the same ROIs",
         "summary": summary,
         "repeat": args.repeat,

@@ -17,7 +17,7 @@ spiculated and circumscribed vs ill-defined, for the 26 mass features, the margi
 features and both; each feature's own AUC; and Dice of the segmentation against the
 inserted mask. A contact sheet of the first sites goes to docs/images/.
 
-    MAMMOCAD_DATA=/work/shared/data OMP_NUM_THREADS=1 python benchmarks/margins_inserted.py
+    MAMMOCAD_DATA=../shared/data OMP_NUM_THREADS=1 python benchmarks/margins_inserted.py
 
 Writes benchmarks/results/margins_inserted.json and docs/images/margins_inserted.png.
 """
@@ -140,7 +140,7 @@ def main() -> int:
     plain = [(img, roi, [], label, False) for img, roi, _, _, label in examples]
     contact_sheet(plain, figure.with_name("margins_inserted_plain.png"), columns=len(MARGINS))
     report = {
-        "command": "MAMMOCAD_DATA=/work/shared/data OMP_NUM_THREADS=1 python benchmarks/margins_inserted.py",
+        "command": "MAMMOCAD_DATA=../shared/data OMP_NUM_THREADS=1 python benchmarks/margins_inserted.py",
         "sites": int(len(chosen)),
         "seed": args.seed,
         "dice_by_margin": {

@@ -19,7 +19,7 @@ patient-bootstrap 95 % CI):
 Also each margin feature's own AUC (both targets) and the share of segmented mass
 contours lying where the old 90 %-of-radius cap was (0.87-0.93 × the ROI radius).
 
-    MAMMOCAD_DATA=/work/shared/data OMP_NUM_THREADS=1 python benchmarks/margins_mias.py
+    MAMMOCAD_DATA=../shared/data OMP_NUM_THREADS=1 python benchmarks/margins_mias.py
 
 Writes benchmarks/results/margins_mias.json and docs/images/margins_mias_spic_misc.png (the
 34 SPIC/MISC masses: ROI circle in cyan, segmented contour in red).
@@ -134,7 +134,7 @@ def main() -> int:
     results["combined_label"] = combined
 
     report = {
-        "command": "MAMMOCAD_DATA=/work/shared/data OMP_NUM_THREADS=1 python benchmarks/margins_mias.py",
+        "command": "MAMMOCAD_DATA=../shared/data OMP_NUM_THREADS=1 python benchmarks/margins_mias.py",
         "protocol": f"patient-grouped stratified 5-fold CV x {args.repeats}; AUC = mean over repeats; ci95 = patient "
         "bootstrap of the repeat-averaged out-of-fold score",
         "n_lesions": int(len(table)),

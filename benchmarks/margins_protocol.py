@@ -171,7 +171,7 @@ def arguments(doc: str | None, *, data: bool = True) -> argparse.ArgumentParser:
     """A margin benchmark's parser: its docstring as help; ``--data`` ($MAMMOCAD_DATA) where it reads films."""
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     if data:
-        parser.add_argument("--data", default=os.environ.get("MAMMOCAD_DATA", "/work/shared/data"))
+        parser.add_argument("--data", default=os.environ.get("MAMMOCAD_DATA", "../shared/data"))
     return parser
 
 

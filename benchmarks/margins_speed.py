@@ -16,7 +16,7 @@ millisecond or two mostly measures the scheduler (the same call takes 1 ms or 18
 depending on whether it was pre-empted). Wall-clock best-of times are in the JSON too.
 Compare the columns of one run (ratios in the JSON), and repeat.
 
-    MAMMOCAD_DATA=/work/shared/data OMP_NUM_THREADS=1 python benchmarks/margins_speed.py
+    MAMMOCAD_DATA=../shared/data OMP_NUM_THREADS=1 python benchmarks/margins_speed.py
 
 Writes benchmarks/results/margins_speed.json.
 """
@@ -118,7 +118,7 @@ def main() -> int:
     }
     report = {
         "benchmark": "margins_speed",
-        "command": "MAMMOCAD_DATA=/work/shared/data OMP_NUM_THREADS=1 python benchmarks/margins_speed.py",
+        "command": "MAMMOCAD_DATA=../shared/data OMP_NUM_THREADS=1 python benchmarks/margins_speed.py",
         "goal": "all mass features (26 + margin) <= 5 ms per lesion",
         "n_lesions": int(len(lesions)),
         "repeat": args.repeat,

@@ -5,7 +5,7 @@ command line exactly as a user would, from a fresh output folder (so the
 features are extracted from the images), and records the wall time, the load of
 the machine, and the three tables next to the paper's.
 
-    MAMMOCAD_DATA=/work/shared/data python benchmarks/reproduce_mias.py [--out DIR] [--workers N]
+    MAMMOCAD_DATA=../shared/data python benchmarks/reproduce_mias.py [--out DIR] [--workers N]
 
 Output: ``benchmarks/results/reproduce_mias.json``. Goal: < 600 s on 2 cores.
 """

@@ -18,7 +18,7 @@ Data sets:
 - ``mias``: the mini-MIAS feature table (all 41 features, lesions with coordinates),
   read from ``--mias-features`` or extracted from ``$MAMMOCAD_DATA/mias``.
 
-    OMP_NUM_THREADS=1 MAMMOCAD_DATA=/work/shared/data python benchmarks/sae_pretraining.py
+    OMP_NUM_THREADS=1 MAMMOCAD_DATA=../shared/data python benchmarks/sae_pretraining.py
 
 Writes benchmarks/results/sae_pretraining.json.
 """
@@ -107,7 +107,7 @@ def mias_table(path: str | None, work: Path):
 
     if path and Path(path).is_file():
         return pd.read_parquet(path)
-    data = Path(os.environ.get("MAMMOCAD_DATA", "/work/shared/data")) / "mias"
+    data = Path(os.environ.get("MAMMOCAD_DATA", "../shared/data")) / "mias"
     return measure_lesion_table(load_mias(data), work / "mias_features.parquet", progress=False)
 
 

@@ -11,7 +11,7 @@ and 429 answers per burst.
 Goals (issue 16): status p95 < 0.5 s during the bursts; RSS after three bursts
 within 20 % of RSS after one.
 
-    MAMMOCAD_DATA=/work/shared/data OMP_NUM_THREADS=1 python benchmarks/viewer_burst.py
+    MAMMOCAD_DATA=../shared/data OMP_NUM_THREADS=1 python benchmarks/viewer_burst.py
     ... --workers 40 --queue 160     # the same burst with an effectively unbounded pool
 
 Uses mini-MIAS mdb209 (1024 x 1024, 0.2 mm) from MAMMOCAD_DATA when present, else
@@ -248,7 +248,7 @@ def main() -> int:
     rss_ratio = rss[f"after_burst_{args.bursts}"] / rss["after_burst_1"]
     result_json = {
         "benchmark": "viewer_burst",
-        "command": "MAMMOCAD_DATA=/work/shared/data OMP_NUM_THREADS=1 python benchmarks/viewer_burst.py"
+        "command": "MAMMOCAD_DATA=../shared/data OMP_NUM_THREADS=1 python benchmarks/viewer_burst.py"
         + ("" if args.workers is None else f" --workers {workers}")
         + ("" if args.queue is None else f" --queue {queue}"),
         "input": source,

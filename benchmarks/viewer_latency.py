@@ -8,7 +8,7 @@ timed next to the library call a Python user would make for the same result
 ``mammocad.pipeline.analyse_lesion``), so the ratio is the viewer's overhead (HTTP, JSON,
 PNG encoding, and for the analysis the extra segmentation pass for the overlay).
 
-    MAMMOCAD_DATA=/work/shared/data OMP_NUM_THREADS=1 python benchmarks/viewer_latency.py
+    MAMMOCAD_DATA=../shared/data OMP_NUM_THREADS=1 python benchmarks/viewer_latency.py
 
 Uses the GE Senographe DICOM of MAMMOCAD_DATA/dicom-samples (3062 x 2394, JPEG
 lossless) when present, else a synthetic 2048-pixel case. Writes
@@ -149,7 +149,7 @@ def main() -> int:
         row["ratio"] = row["viewer_s"] / lib if lib else None
     result = {
         "benchmark": "viewer_latency",
-        "command": "MAMMOCAD_DATA=/work/shared/data OMP_NUM_THREADS=1 python benchmarks/viewer_latency.py",
+        "command": "MAMMOCAD_DATA=../shared/data OMP_NUM_THREADS=1 python benchmarks/viewer_latency.py",
         "input": source,
         "image_shape": list(mg.shape),
         "roi": {"x": x, "y": y, "radius": radius},
