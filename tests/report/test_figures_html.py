@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import importlib.util
+import os
 import re
 import sys
 from pathlib import Path
@@ -25,7 +26,12 @@ fixtures = importlib.util.module_from_spec(_spec)
 sys.modules[_spec.name] = fixtures
 _spec.loader.exec_module(fixtures)
 
-REFERENCE = Path("/work/shared/reference/wang2016-microcalcification-sae.txt")
+#: The paper's text sits beside the data folder (``../shared/reference`` next to ``../shared/data``).
+REFERENCE = (
+    Path(os.environ.get("MAMMOCAD_DATA", Path(__file__).parents[2] / ".." / "shared" / "data")).parent
+    / "reference"
+    / "wang2016-microcalcification-sae.txt"
+)
 
 
 @pytest.fixture(scope="module")
