@@ -36,7 +36,7 @@ FeatureSet = Annotated[
     str,
     typer.Option(
         "--feature-set",
-        help="paper (the 41) or extended (the 41 and the 7 mass-margin features of issue 14).",
+        help="paper (the 41) or extended (the 41 and the 7 mass-margin features).",
     ),
 ]
 

@@ -20,7 +20,7 @@ name       estimator                                    scaler
 
 ``logreg`` and ``hgb`` are the modern tabular baselines the paper lacks: with a few
 hundred lesions and 41 correlated features, a well-regularised linear model with a
-tuned penalty and a small gradient-boosted tree ensemble (issue 14) are the honest
+tuned penalty and a small gradient-boosted tree ensemble are the honest
 bars a deep model must clear.
 
 The SVM is scored the way an SVM decides: by its decision value, malignant at

@@ -402,7 +402,7 @@ def measure_lesion_table(
         (``--pixel-spacing``).
     feature_set : {"paper", "extended"}
         The paper's 41 features, or those and the extended ones (the margin
-        features of issue 14). Part of the settings: a table measured with
+        features). Part of the settings: a table measured with
         another set is measured again.
 
     Returns
