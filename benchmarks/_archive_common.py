@@ -97,21 +97,32 @@ def run(command: list[str], *, extra: list[psutil.Process] | None = None, poll: 
 
 
 class DaskCluster:
-    """``dask scheduler`` and N ``dask worker`` processes (1 thread each) on loopback."""
+    """``dask scheduler`` and N ``dask worker`` processes (1 thread each, no nanny, no profiler) on loopback."""
 
     def __init__(self, n_workers: int = 2) -> None:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
         self.address = f"tcp://127.0.0.1:{port}"
-        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env_one_thread()}
+        # Workers as docs/datasets.md recommends: no nanny, no statistical profiler.
+        env = {**env_one_thread(), "DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False"}
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env}
         self.scheduler = subprocess.Popen(
             [str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
             **quiet,
         )
         self.workers = [
             subprocess.Popen(
-                [str(BIN / "dask"), "worker", self.address, "--nthreads", "1", "--no-dashboard"], **quiet
+                [
+                    str(BIN / "dask"),
+                    "worker",
+                    self.address,
+                    "--nthreads",
+                    "1",
+                    "--no-dashboard",
+                    "--no-nanny",
+                ],
+                **quiet,
             )
             for _ in range(n_workers)
         ]
