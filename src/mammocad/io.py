@@ -46,6 +46,7 @@ __all__ = [
     "check_pixel_spacing",
     "PIXEL_SPACING_SOURCES",
     "header_pixel_spacing",
+    "is_dicom_file",
     "choose_pixel_spacing",
 ]
 
@@ -400,7 +401,7 @@ def read_mammogram(
     if p.stat().st_size == 0:
         raise ImageReadError(f"{p}: file is empty")
     suffix = p.suffix.lower()
-    if suffix in DICOM_SUFFIXES or (suffix == "" and _has_dicom_preamble(p)):
+    if is_dicom_file(p):
         mg = _read_dicom(p, limit)
     elif suffix in PGM_SUFFIXES:
         mg = Mammogram(_read_pgm(p, limit), source=str(p))
@@ -838,7 +839,7 @@ def header_pixel_spacing(path: str | os.PathLike[str], *, plausible_only: bool =
     p = Path(path)
     if not p.is_file():
         raise ImageReadError(f"{p}: no such file")
-    if not _is_dicom(p):
+    if not is_dicom_file(p):
         return None
     ds = _dicom_header(p)
     try:
@@ -933,8 +934,16 @@ def _dicom_view(ds: object) -> str | None:
 SEG_SOP_CLASS_UIDS = ("1.2.840.10008.5.1.4.1.1.66.4", "1.2.840.10008.5.1.4.1.1.66.7")
 
 
-def _is_dicom(path: Path) -> bool:
-    return path.suffix.lower() in DICOM_SUFFIXES or (path.suffix == "" and _has_dicom_preamble(path))
+def is_dicom_file(path: str | os.PathLike[str]) -> bool:
+    """Whether mammocad reads ``path`` as DICOM: a DICOM suffix, or no suffix and the ``DICM`` preamble.
+
+    Examples
+    --------
+    >>> is_dicom_file("study/1-1.dcm"), is_dicom_file("mdb001.png")
+    (True, False)
+    """
+    p = Path(path)
+    return p.suffix.lower() in DICOM_SUFFIXES or (p.suffix == "" and p.is_file() and _has_dicom_preamble(p))
 
 
 def _dicom_header(p: Path) -> Dataset:
@@ -988,7 +997,7 @@ def read_dicom_header(path: str | os.PathLike[str]) -> Dataset:
     p = Path(path)
     if not p.is_file():
         raise ImageReadError(f"{p}: no such file")
-    if not _is_dicom(p):
+    if not is_dicom_file(p):
         raise ImageReadError(
             f"{p}: not a DICOM file; DICOM output (SEG, SR) needs a DICOM image, whose patient, "
             "study and image identifiers it copies and references"
@@ -1042,7 +1051,7 @@ def read_mask(path: str | os.PathLike[str]) -> np.ndarray:
     (dtype('bool'), 4)
     """
     p = Path(path)
-    if p.is_file() and p.stat().st_size and _is_dicom(p):
+    if p.is_file() and p.stat().st_size and is_dicom_file(p):
         import pydicom
 
         header = None

@@ -14,7 +14,6 @@ the :class:`~mammocad.io.Mammogram` it returns records the source
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from mammocad.errors import PixelSpacingError
 from mammocad.io import (
@@ -22,6 +21,7 @@ from mammocad.io import (
     Mammogram,
     choose_pixel_spacing,
     header_pixel_spacing,
+    is_dicom_file,
     read_mammogram,
 )
 
@@ -31,6 +31,23 @@ __all__ = ["SPACING_HINT", "resolve_pixel_spacing", "read_image"]
 SPACING_HINT = (
     "give --pixel-spacing MM (the pixel edge in millimetres) or a pixel_spacing_mm column in the lesion table"
 )
+
+
+def _settle(
+    path: str | os.PathLike[str],
+    table_mm: float | None,
+    option_mm: float | None,
+    nominal_mm: float | None,
+) -> tuple[tuple[float, str] | None, float | None]:
+    """The chosen (spacing, source) or None, and the file's own value, believable or not (one header read)."""
+    found = header_pixel_spacing(path, plausible_only=False)
+    low, high = PIXEL_SPACING_RANGE_MM
+    file_mm = found if found is not None and low <= found <= high else None
+    try:
+        chosen = choose_pixel_spacing(file_mm, table_mm=table_mm, option_mm=option_mm, nominal_mm=nominal_mm)
+    except PixelSpacingError as exc:  # a value that is not a positive number: name the file too
+        raise PixelSpacingError(f"{path}: {exc}") from None
+    return chosen, found
 
 
 def resolve_pixel_spacing(
@@ -67,27 +84,21 @@ def resolve_pixel_spacing(
     >>> resolve_pixel_spacing("mdb001.png", option_mm=0.2)  # doctest: +SKIP
     (0.2, 'option')
     """
-    try:
-        chosen = choose_pixel_spacing(
-            header_pixel_spacing(path), table_mm=table_mm, option_mm=option_mm, nominal_mm=nominal_mm
+    chosen, found = _settle(path, table_mm, option_mm, nominal_mm)
+    if chosen is not None:
+        return chosen
+    if found is not None:  # the file's own value is not believable: say so, not "none"
+        low, high = PIXEL_SPACING_RANGE_MM
+        raise PixelSpacingError(
+            f"{path}: the file's pixel spacing {found:g} mm is outside the plausible range "
+            f"{low:g}-{high:g} mm; {SPACING_HINT}"
         )
-    except PixelSpacingError as exc:  # a value that is not a positive number: name the file too
-        raise PixelSpacingError(f"{path}: {exc}") from None
-    if chosen is None:
-        found = header_pixel_spacing(path, plausible_only=False)
-        if found is not None:  # the file's own value is not believable: say so, not "none"
-            low, high = PIXEL_SPACING_RANGE_MM
-            raise PixelSpacingError(
-                f"{path}: the file's pixel spacing {found:g} mm is outside the plausible range "
-                f"{low:g}-{high:g} mm; {SPACING_HINT}"
-            )
-        kind = (
-            "DICOM file carries no Pixel Spacing"
-            if _is_dicom(path)
-            else "file format carries no pixel spacing"
-        )
-        raise PixelSpacingError(f"{path}: pixel spacing unknown (the {kind}); {SPACING_HINT}")
-    return chosen
+    kind = (
+        "DICOM file carries no Pixel Spacing"
+        if is_dicom_file(path)
+        else "file format carries no pixel spacing"
+    )
+    raise PixelSpacingError(f"{path}: pixel spacing unknown (the {kind}); {SPACING_HINT}")
 
 
 def read_image(
@@ -97,28 +108,35 @@ def read_image(
     option_mm: float | None = None,
     nominal_mm: float | None = None,
     view: str | None = None,
+    required: bool = True,
 ) -> Mammogram:
     """Read an image with its pixel spacing settled first (:func:`resolve_pixel_spacing`).
+
+    Parameters
+    ----------
+    required : bool
+        If False, an image no source gives a spacing for is read without one (the
+        viewer asks the user for it later) instead of being refused.
 
     Returns
     -------
     Mammogram
-        With ``pixel_spacing_mm`` and ``pixel_spacing_source`` set.
+        With ``pixel_spacing_mm`` and ``pixel_spacing_source`` set (unless not
+        ``required`` and unknown).
 
     Raises
     ------
     PixelSpacingError
-        Before decoding, if the spacing is unknown.
+        Before decoding, if the spacing is unknown (and ``required``).
     ImageReadError
         If the image cannot be read.
     """
-    spacing, source = resolve_pixel_spacing(
-        path, table_mm=table_mm, option_mm=option_mm, nominal_mm=nominal_mm
-    )
-    if source == "dicom":
+    if required:
+        chosen: tuple[float, str] | None = resolve_pixel_spacing(
+            path, table_mm=table_mm, option_mm=option_mm, nominal_mm=nominal_mm
+        )
+    else:
+        chosen, _ = _settle(path, table_mm, option_mm, nominal_mm)
+    if chosen is None or chosen[1] == "dicom":
         return read_mammogram(path, view=view)
-    return read_mammogram(path, pixel_spacing_mm=spacing, pixel_spacing_source=source, view=view)
-
-
-def _is_dicom(path: str | os.PathLike[str]) -> bool:
-    return Path(path).suffix.lower() in (".dcm", ".dicom", ".dic")
+    return read_mammogram(path, pixel_spacing_mm=chosen[0], pixel_spacing_source=chosen[1], view=view)

@@ -13,14 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from mammocad.datasets import cell_text, finite_or_none, load_mias, read_lesion_table
-from mammocad.errors import ImageReadError, MammocadError
-from mammocad.io import (
-    SUPPORTED_SUFFIXES,
-    Mammogram,
-    choose_pixel_spacing,
-    header_pixel_spacing,
-    read_mammogram,
-)
+from mammocad.errors import ImageReadError, MammocadError, PixelSpacingError
+from mammocad.io import SUPPORTED_SUFFIXES, Mammogram
+from mammocad.pipeline.spacing import read_image
 
 __all__ = ["DataFolder", "DataPathError"]
 
@@ -201,13 +196,9 @@ class DataFolder:
             raise DataPathError(f"data path {relative!r} is not an image ({', '.join(SUPPORTED_SUFFIXES)})")
         shown = self._relative(path) or relative
         try:
-            chosen = choose_pixel_spacing(
-                header_pixel_spacing(path), table_mm=pixel_spacing_mm, nominal_mm=nominal_pixel_spacing_mm
+            mammogram = read_image(
+                path, table_mm=pixel_spacing_mm, nominal_mm=nominal_pixel_spacing_mm, required=False
             )
-            if chosen is None or chosen[1] == "dicom":
-                mammogram = read_mammogram(path)
-            else:
-                mammogram = read_mammogram(path, pixel_spacing_mm=chosen[0], pixel_spacing_source=chosen[1])
-        except ImageReadError as exc:
-            raise ImageReadError(str(exc).replace(str(path), shown)) from None
+        except (ImageReadError, PixelSpacingError) as exc:  # name the file as the user knows it
+            raise type(exc)(str(exc).replace(str(path), shown)) from None
         return mammogram.replace(source=shown)
