@@ -26,6 +26,7 @@ __all__ = [
     "atomic_write_text",
     "neutralise_frame",
     "neutralise_text",
+    "restore_frame",
     "restore_text",
 ]
 
@@ -154,12 +155,21 @@ def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
     as they are. Every CSV mammocad writes goes through this
     (:func:`atomic_write_csv`).
     """
+    return _map_text_columns(frame, neutralise_text)
+
+
+def restore_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` read from a CSV mammocad wrote, its text cells as they were (:func:`restore_text`)."""
+    return _map_text_columns(frame, restore_text)
+
+
+def _map_text_columns(frame: pd.DataFrame, func: Any) -> pd.DataFrame:
     import pandas as pd
 
     out = frame.copy()
     for column in out.columns:
         if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
-            out[column] = out[column].map(neutralise_text)
+            out[column] = out[column].map(func)
     return out
 
 

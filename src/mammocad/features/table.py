@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mammocad._fileio import atomic_path, neutralise_frame, restore_text
+from mammocad._fileio import atomic_path, neutralise_frame, restore_frame, restore_text
 from mammocad.errors import FeatureTableError
 from mammocad.features.registry import FEATURE_SET_NAMES, feature_names, scenario_columns
 
@@ -499,9 +499,7 @@ def read_feature_table(path: str | os.PathLike[str]) -> pd.DataFrame:
         raise _fail(str(p), f"cannot read feature table ({exc})") from None
     raw = raw.drop(columns=[c for c in CSV_PROVENANCE_COLUMNS if c in raw.columns])
     if suffix != ".parquet":  # undo write_feature_table's spreadsheet guard on text cells
-        for column in raw.columns:
-            if raw[column].dtype == object or pd.api.types.is_string_dtype(raw[column]):
-                raw[column] = raw[column].map(restore_text)
+        raw = restore_frame(raw)
     return validate_feature_table(raw, where=str(p))
 
 
