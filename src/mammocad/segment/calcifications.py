@@ -289,18 +289,9 @@ def segment_calcifications(
     """
     from skimage import measure
 
-    pixels = as_float_image(image)
-    spacing = check_spacing(pixel_spacing_mm)
-    roi = check_roi(roi, pixels.shape)
+    pixels, spacing, roi, mask = _inputs(image, roi, pixel_spacing_mm, mask)
     _check_params(min_diameter_mm, max_diameter_mm, k_high, k_low, min_cluster_size)
-    if mask is not None:
-        mask = np.asarray(mask, dtype=bool)
-        if mask.shape != pixels.shape:
-            from mammocad.errors import SegmentationError
-
-            raise SegmentationError(f"mask: shape {mask.shape} does not match the image's {pixels.shape}")
-
-    se_radius = max(1, int(math.ceil(max_diameter_mm / spacing / 2.0)) + 1)
+    se_radius = _se_radius(max_diameter_mm, spacing)
     empty = _empty(pixels.shape, roi, spacing)
     learned = object_scorer is not None
     found = _candidates(
@@ -519,6 +510,31 @@ def _physical(
     return ok
 
 
+def _inputs(
+    image: np.ndarray, roi: ROI, pixel_spacing_mm: float, mask: np.ndarray | None
+) -> tuple[np.ndarray, float, ROI, np.ndarray | None]:
+    """The checked inputs of :func:`segment_calcifications` and :func:`calcification_objects`.
+
+    Returns the float image, the spacing, the ROI clipped to the image and the
+    mask as booleans (refused if its shape is not the image's).
+    """
+    pixels = as_float_image(image)
+    spacing = check_spacing(pixel_spacing_mm)
+    roi = check_roi(roi, pixels.shape)
+    if mask is not None:
+        mask = np.asarray(mask, dtype=bool)
+        if mask.shape != pixels.shape:
+            from mammocad.errors import SegmentationError
+
+            raise SegmentationError(f"mask: shape {mask.shape} does not match the image's {pixels.shape}")
+    return pixels, spacing, roi, mask
+
+
+def _se_radius(max_diameter_mm: float, spacing: float) -> int:
+    """Radius in pixels of the structuring element that holds the largest calcification."""
+    return max(1, int(math.ceil(max_diameter_mm / spacing / 2.0)) + 1)
+
+
 def calcification_objects(
     image: np.ndarray,
     roi: ROI,
@@ -551,12 +567,8 @@ def calcification_objects(
         Whether object ``i + 1`` passes the size and shape limits (a kept object
         must also pass them).
     """
-    pixels = as_float_image(image)
-    spacing = check_spacing(pixel_spacing_mm)
-    roi = check_roi(roi, pixels.shape)
-    if mask is not None:
-        mask = np.asarray(mask, dtype=bool)
-    se_radius = max(1, int(math.ceil(max_diameter_mm / spacing / 2.0)) + 1)
+    pixels, spacing, roi, mask = _inputs(image, roi, pixel_spacing_mm, mask)
+    se_radius = _se_radius(max_diameter_mm, spacing)
     found = _candidates(
         pixels, roi, spacing, se_radius, mask, scales_mm, k_low, _K_CANDIDATE, edge_fraction, split
     )
